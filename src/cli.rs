@@ -1,0 +1,80 @@
+//! The command line: `srcgit convert`, `srcgit status` and the custom-executor stages.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// source-git ⇄ dist-git for Fedora / CentOS Stream packagers, and the GitLab custom
+/// executor that runs it in merge-request pipelines.
+#[derive(Debug, Parser)]
+#[command(name = "srcgit", version, about, max_term_width = 100)]
+pub struct Cli {
+    /// The executor's settings file (default: $SRCGIT_CONFIG, then /etc/srcgit/config.toml).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The sub-commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Update a dist-git repository from a source-git repository (`packit source-git
+    /// update-dist-git`, byte for byte).
+    Convert(ConvertArgs),
+    /// Tell whether source-git and dist-git are in sync (`packit source-git status`).
+    Status(StatusArgs),
+    /// GitLab custom executor stages (called by gitlab-runner).
+    #[command(subcommand)]
+    Executor(ExecutorCommand),
+}
+
+/// Arguments of `srcgit convert`.
+#[derive(Debug, Args)]
+pub struct ConvertArgs {
+    /// Generate patches from this ref instead of `upstream_ref` of source-git.yaml.
+    #[arg(long, value_name = "REF")]
+    pub upstream_ref: Option<String>,
+    /// Commit the result in dist-git with this message (title, blank line, body).
+    #[arg(short = 'm', long, value_name = "MSG", conflicts_with = "file")]
+    pub message: Option<String>,
+    /// Like -m, reading the message from FILE (`-` for stdin).
+    #[arg(short = 'F', long, value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    /// Skip the sync-status check (update even if dist-git has unsynced commits).
+    #[arg(short = 'f', long)]
+    pub force: bool,
+    /// The source-git repository.
+    pub source_git: PathBuf,
+    /// The dist-git repository.
+    pub dist_git: PathBuf,
+}
+
+/// Arguments of `srcgit status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// The source-git repository.
+    pub source_git: PathBuf,
+    /// The dist-git repository.
+    pub dist_git: PathBuf,
+}
+
+/// The stages gitlab-runner calls (`config_args = ["executor", "config"]`, …).
+#[derive(Debug, Subcommand)]
+pub enum ExecutorCommand {
+    /// Print the executor's JSON configuration for gitlab-runner.
+    Config,
+    /// Check settings and the job before it runs.
+    Prepare,
+    /// Run one stage of the job (only `build_script` does work; the script is never run).
+    Run {
+        /// Path of the script gitlab-runner generated (never executed).
+        script: PathBuf,
+        /// Stage name, e.g. `build_script`.
+        stage: String,
+    },
+    /// Finalise statuses and remove the job's work files.
+    Cleanup,
+}

@@ -1,0 +1,75 @@
+//! The git boundary. `git` itself runs only where git defines the bytes
+//! (`format-patch`, `patch-id`); everything else — reading commits, walking history,
+//! the index, committing, fetching and pushing — goes through git2 in-process.
+//!
+//! Nothing here decides anything about packit semantics; that lives in `convert`.
+
+mod cli;
+mod history;
+mod remote;
+mod repo;
+
+pub use cli::{GitCli, GitEnv};
+pub use history::{ancestry_path, date_order_walk, first_matching_commit, linearized_head};
+pub use remote::{Credentials, fetch, force_push};
+pub use repo::{Identity, Repo};
+
+use std::path::PathBuf;
+
+/// What went wrong talking to git.
+#[derive(Debug, thiserror::Error)]
+pub enum GitError {
+    /// git2 failed.
+    #[error("{what}")]
+    Git2 {
+        /// What was being done.
+        what: String,
+        /// The libgit2 error.
+        #[source]
+        source: git2::Error,
+    },
+    /// The `git` program could not be started.
+    #[error("cannot run git (is it installed and on PATH?)")]
+    Spawn(#[source] std::io::Error),
+    /// A `git` command failed.
+    #[error("`git {args}` failed in {dir}: {stderr}")]
+    Command {
+        /// The arguments.
+        args: String,
+        /// Where it ran.
+        dir: PathBuf,
+        /// What git said.
+        stderr: String,
+    },
+    /// File system trouble around a repository.
+    #[error("{what}: {path}")]
+    Io {
+        /// What was being done.
+        what: &'static str,
+        /// The path involved.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A path is not a git work tree.
+    #[error("{0} is not a git repository with a work tree")]
+    NotARepo(PathBuf),
+}
+
+impl GitError {
+    /// Wraps a git2 error with what was being done.
+    pub fn git2(what: impl Into<String>) -> impl FnOnce(git2::Error) -> GitError {
+        let what = what.into();
+        move |source| GitError::Git2 { what, source }
+    }
+
+    /// Wraps an I/O error with the path.
+    pub fn io(
+        what: &'static str,
+        path: impl Into<PathBuf>,
+    ) -> impl FnOnce(std::io::Error) -> GitError {
+        let path = path.into();
+        move |source| GitError::Io { what, path, source }
+    }
+}

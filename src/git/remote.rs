@@ -1,0 +1,99 @@
+//! Fetching and pushing over HTTP(S) with git2. The bot token is handed to libgit2 only
+//! through the credentials callback, never in a URL, so it cannot leak into a log line.
+
+use git2::{Cred, FetchOptions, PushOptions, RemoteCallbacks, Repository};
+
+use super::GitError;
+
+/// HTTP Basic credentials for GitLab: any user name with a personal access token.
+#[derive(Clone)]
+pub struct Credentials {
+    token: String,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Credentials([REDACTED])")
+    }
+}
+
+impl Credentials {
+    /// Credentials from a token.
+    pub fn token(token: &str) -> Credentials {
+        Credentials {
+            token: token.to_string(),
+        }
+    }
+
+    fn callbacks(&self) -> RemoteCallbacks<'_> {
+        let mut callbacks = RemoteCallbacks::new();
+        let mut attempts = 0;
+        callbacks.credentials(move |_url, _user, _allowed| {
+            attempts += 1;
+            if attempts > 2 {
+                return Err(git2::Error::from_str(
+                    "authentication failed: the bot token was refused",
+                ));
+            }
+            Cred::userpass_plaintext("oauth2", &self.token)
+        });
+        callbacks
+    }
+}
+
+/// `git fetch <url> <refspecs>` into `repo`.
+pub fn fetch(
+    repo: &Repository,
+    url: &str,
+    refspecs: &[String],
+    credentials: &Credentials,
+) -> Result<(), GitError> {
+    let mut remote = repo
+        .remote_anonymous(url)
+        .map_err(GitError::git2(format!("invalid remote URL {url}")))?;
+    let mut options = FetchOptions::new();
+    options.remote_callbacks(credentials.callbacks());
+    options.download_tags(git2::AutotagOption::None);
+    remote
+        .fetch(refspecs, Some(&mut options), None)
+        .map_err(GitError::git2(format!(
+            "cannot fetch {} from {url}",
+            refspecs.join(" ")
+        )))
+}
+
+/// Force-pushes `local_ref` to `remote_ref` at `url`.
+pub fn force_push(
+    repo: &Repository,
+    url: &str,
+    local_ref: &str,
+    remote_ref: &str,
+    credentials: &Credentials,
+) -> Result<(), GitError> {
+    let mut remote = repo
+        .remote_anonymous(url)
+        .map_err(GitError::git2(format!("invalid remote URL {url}")))?;
+    let mut callbacks = credentials.callbacks();
+    let rejected = std::rc::Rc::new(std::cell::RefCell::new(None::<String>));
+    let rejected_in_cb = rejected.clone();
+    callbacks.push_update_reference(move |refname, status| {
+        if let Some(message) = status {
+            *rejected_in_cb.borrow_mut() = Some(format!("{refname}: {message}"));
+        }
+        Ok(())
+    });
+    let mut options = PushOptions::new();
+    options.remote_callbacks(callbacks);
+    let refspec = format!("+{local_ref}:{remote_ref}");
+    remote
+        .push(&[refspec.as_str()], Some(&mut options))
+        .map_err(GitError::git2(format!("cannot push to {url}")))?;
+    if let Some(message) = rejected.borrow_mut().take() {
+        return Err(GitError::Command {
+            args: format!("push {refspec}"),
+            dir: repo.path().to_path_buf(),
+            stderr: format!("the push was rejected ({message})"),
+        });
+    }
+    Ok(())
+}

@@ -1,0 +1,30 @@
+#![doc = include_str!("../README.md")]
+#![warn(missing_docs)]
+
+pub mod cli;
+pub mod convert;
+pub mod executor;
+pub mod forge;
+pub mod git;
+pub mod ids;
+pub mod job;
+pub mod joblog;
+pub mod local;
+pub mod naming;
+pub mod poll;
+pub mod settings;
+pub mod status;
+pub mod store;
+pub mod sync_status;
+pub mod telemetry;
+pub mod update;
+pub mod workflow;
+
+/// Runs a parsed command line and returns the process exit code.
+pub fn run(cli: cli::Cli) -> u8 {
+    match &cli.command {
+        cli::Command::Convert(args) => local::convert(args),
+        cli::Command::Status(args) => local::status(args),
+        cli::Command::Executor(stage) => executor::run(stage, cli.config.as_deref()),
+    }
+}
