@@ -1,0 +1,97 @@
+//! The custom-executor stages gitlab-runner calls: `config`, `prepare`, `run <script>
+//! <stage>` and `cleanup`. One file per stage; this one loads the shared inputs and turns
+//! every outcome into the exit code the runner's contract asks for.
+
+mod cleanup;
+mod config;
+mod prepare;
+mod run;
+mod session;
+
+use std::path::Path;
+
+use crate::cli::ExecutorCommand;
+use crate::job::{JobError, RunnerEnv};
+use crate::settings::{self, Settings, SettingsError};
+
+/// How a stage failed, in the runner's terms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// The change under test is at fault (`BUILD_FAILURE_EXIT_CODE`).
+    Build,
+    /// Infrastructure is at fault; the runner may retry (`SYSTEM_FAILURE_EXIT_CODE`).
+    System,
+}
+
+/// A failed stage: its class and the one sentence the user sees.
+#[derive(Debug)]
+pub struct StageError {
+    /// Build or system.
+    pub failure: Failure,
+    /// What went wrong (already masked).
+    pub message: String,
+}
+
+impl StageError {
+    fn system(message: impl Into<String>) -> StageError {
+        StageError {
+            failure: Failure::System,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<SettingsError> for StageError {
+    fn from(e: SettingsError) -> Self {
+        StageError::system(crate::local::error_chain(&e))
+    }
+}
+
+impl From<JobError> for StageError {
+    fn from(e: JobError) -> Self {
+        StageError::system(crate::local::error_chain(&e))
+    }
+}
+
+fn load_settings(config: Option<&Path>) -> Result<Settings, StageError> {
+    Ok(settings::load(&settings::locate(config))?)
+}
+
+/// Runs one stage and returns the process exit code.
+pub fn run(command: &ExecutorCommand, config: Option<&Path>) -> u8 {
+    let runner = RunnerEnv::from_env();
+    let result = match command {
+        ExecutorCommand::Config => config::run(config),
+        ExecutorCommand::Prepare => prepare::run(config, &runner),
+        ExecutorCommand::Run { script: _, stage } => run::run(config, &runner, stage),
+        ExecutorCommand::Cleanup => cleanup::run(config, &runner),
+    };
+    match result {
+        Ok(()) => 0,
+        Err(err) => exit_code(&err, &runner),
+    }
+}
+
+/// Prints the failure and picks the runner's exit code (writing `BUILD_EXIT_CODE_FILE`
+/// for build failures so `allow_failure:exit_codes` sees the real code).
+fn exit_code(err: &StageError, runner: &RunnerEnv) -> u8 {
+    match err.failure {
+        Failure::Build => {
+            eprintln!("srcgit: ERROR: {}", err.message);
+            if let Some(path) = &runner.build_exit_code_file {
+                if let Err(e) = std::fs::write(path, format!("{}\n", runner.build_failure)) {
+                    eprintln!(
+                        "srcgit: cannot write BUILD_EXIT_CODE_FILE {}: {e}",
+                        path.display()
+                    );
+                    return runner.system_failure;
+                }
+            }
+            runner.build_failure
+        }
+        Failure::System => {
+            eprintln!("srcgit: ERROR (system failure): {}", err.message);
+            runner.system_failure
+        }
+    }
+}

@@ -1,0 +1,33 @@
+//! `prepare_exec`: checks settings, the database and the merge request before any stage
+//! runs, so a job srcgit must not serve fails at once as a build failure (a system failure
+//! here would make the runner retry it three times).
+
+use std::path::Path;
+
+use super::StageError;
+use super::session::{Session, runtime};
+use crate::job::RunnerEnv;
+use crate::workflow;
+
+pub(super) fn run(config: Option<&Path>, runner: &RunnerEnv) -> Result<(), StageError> {
+    let session = Session::load(config, runner)?;
+    session.store()?;
+    session.log.line(format!(
+        "srcgit {}: job {} of {}",
+        env!("CARGO_PKG_VERSION"),
+        session.job.job_id,
+        session.job.project_path
+    ));
+    let rt = runtime()?;
+    rt.block_on(async {
+        let forge = session.forge().await?;
+        let mr = workflow::verify(&forge, &session.settings, &session.job)
+            .await
+            .map_err(|e| session.classify(&e))?;
+        session.log.line(format!(
+            "srcgit: serving {}!{} ({} → {}); the dist-git project is {}",
+            mr.target.path, mr.mr.iid, mr.mr.source_branch, mr.mr.target_branch, mr.rpms.path
+        ));
+        Ok(())
+    })
+}

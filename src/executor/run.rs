@@ -1,0 +1,47 @@
+//! `run_exec`: only `build_script` does work — srcgit never executes the job's script
+//! text. Every other stage is a no-op that says so in one line.
+
+use std::path::Path;
+
+use super::session::{Session, cancellation, runtime};
+use super::{Failure, StageError};
+use crate::job::RunnerEnv;
+use crate::workflow::{self, Context, Verdict};
+
+pub(super) fn run(
+    config: Option<&Path>,
+    runner: &RunnerEnv,
+    stage: &str,
+) -> Result<(), StageError> {
+    // gitlab-runner translates step_script to build_script for custom executors
+    if stage != "build_script" && stage != "step_script" {
+        println!("srcgit: nothing to do in stage {stage} (srcgit does not run job scripts)");
+        return Ok(());
+    }
+    let session = Session::load(config, runner)?;
+    let store = session.store()?;
+    let rt = runtime()?;
+    rt.block_on(async {
+        let cancel = cancellation()?;
+        let forge = session.forge().await?;
+        let ctx = Context {
+            forge: &forge,
+            settings: &session.settings,
+            job: &session.job,
+            log: &session.log,
+            store: &store,
+            cancel,
+        };
+        match workflow::build_script(&ctx).await {
+            Ok(Verdict::Passed) => {
+                session.log.line("srcgit: the dist-git pipeline passed");
+                Ok(())
+            }
+            Ok(Verdict::Failed(why)) => Err(StageError {
+                failure: Failure::Build,
+                message: session.log.mask(&why),
+            }),
+            Err(e) => Err(session.classify(&e)),
+        }
+    })
+}

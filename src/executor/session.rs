@@ -1,0 +1,96 @@
+//! What the prepare, run and cleanup stages share: settings, the job, the job log, the
+//! database, the GitLab client, and SIGTERM turned into a cancellation flag.
+
+use std::path::Path;
+
+use tokio::sync::watch;
+
+use super::{Failure, StageError, load_settings};
+use crate::forge::gitlab::{ClientOptions, GitLabForge};
+use crate::job::{self, JobContext, RunnerEnv};
+use crate::joblog::JobLog;
+use crate::settings::Settings;
+use crate::store::Store;
+use crate::workflow::WorkflowError;
+
+/// A stage's inputs.
+pub(super) struct Session {
+    pub settings: Settings,
+    pub job: JobContext,
+    pub log: JobLog,
+}
+
+impl Session {
+    pub fn load(config: Option<&Path>, runner: &RunnerEnv) -> Result<Session, StageError> {
+        let settings = load_settings(config)?;
+        let job = job::from_env(runner)?;
+        let mut secrets = job.masked_values.clone();
+        secrets.push(settings.token.expose().to_string());
+        let log = JobLog::stdout(secrets);
+        crate::telemetry::init(settings.log_file.as_deref());
+        Ok(Session { settings, job, log })
+    }
+
+    pub fn store(&self) -> Result<Store, StageError> {
+        if let Some(dir) = self.settings.database.parent() {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| StageError::system(format!("cannot create {}: {e}", dir.display())))?;
+        }
+        Store::open(&self.settings.database)
+            .map_err(|e| StageError::system(crate::local::error_chain(&e)))
+    }
+
+    pub async fn forge(&self) -> Result<GitLabForge, StageError> {
+        let opts = ClientOptions {
+            base_url: self.settings.gitlab_url.clone(),
+            token: self.settings.token.expose().to_string(),
+            request_timeout: self.settings.request_timeout,
+            max_retries: self.settings.max_retries,
+            max_backoff: self.settings.max_backoff,
+        };
+        GitLabForge::connect(opts)
+            .await
+            .map_err(|e| self.classify(&WorkflowError::Forge(e)))
+    }
+
+    /// A workflow error as a stage error, masked.
+    pub fn classify(&self, err: &WorkflowError) -> StageError {
+        let failure = if err.is_build_failure() {
+            Failure::Build
+        } else {
+            Failure::System
+        };
+        StageError {
+            failure,
+            message: self.log.mask(&crate::local::error_chain(err)),
+        }
+    }
+}
+
+/// A tokio runtime for one stage.
+pub(super) fn runtime() -> Result<tokio::runtime::Runtime, StageError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| StageError::system(format!("cannot start the async runtime: {e}")))
+}
+
+/// A flag that turns `true` on SIGTERM or SIGINT (the runner cancels a job with SIGTERM
+/// to the process group).
+pub(super) fn cancellation() -> Result<watch::Receiver<bool>, StageError> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (tx, rx) = watch::channel(false);
+    let mut term = signal(SignalKind::terminate())
+        .map_err(|e| StageError::system(format!("cannot handle SIGTERM: {e}")))?;
+    let mut int = signal(SignalKind::interrupt())
+        .map_err(|e| StageError::system(format!("cannot handle SIGINT: {e}")))?;
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = term.recv() => {},
+            _ = int.recv() => {},
+        }
+        let _ = tx.send(true);
+    });
+    Ok(rx)
+}

@@ -1,0 +1,408 @@
+//! Following the rpms MR pipeline and mirroring it onto the source-git MR: one status
+//! `dist-git` for the pipeline and one `dist-git: <job>` per job, posted only when they
+//! change and only with transitions GitLab accepts. This module alone owns time: the poll
+//! interval, the overall timeout and the cancellation check.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use crate::forge::{Forge, ForgeError, Job, Pipeline, Project, StatusUpdate};
+use crate::ids::{CommitSha, MrIid, PipelineId, ProjectId};
+use crate::job::JobContext;
+use crate::joblog::JobLog;
+use crate::naming::{self, PIPELINE_STATUS_NAME};
+use crate::status::{self, CiStatus, CommitState};
+use crate::store::PostedStatus;
+use crate::workflow::{Context, Verdict, VerifiedMr, WorkflowError};
+
+/// How long to wait for GitLab to create the MR pipeline of a pushed commit before asking
+/// for one explicitly.
+const PIPELINE_APPEAR_TIMEOUT: Duration = Duration::from_secs(60);
+/// Lines of a failed job's log shown in the job log.
+const TRACE_TAIL_LINES: usize = 50;
+
+/// Where mirrored statuses go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MirrorTarget {
+    /// Project.
+    pub project: ProjectId,
+    /// Commit.
+    pub sha: CommitSha,
+    /// Pipeline to attach to (`None` when falling back to the MR head in the target).
+    pub pipeline: Option<PipelineId>,
+}
+
+impl MirrorTarget {
+    /// The job's own pipeline: its project, commit and pipeline id.
+    pub fn for_job(job: &JobContext, _mr: &VerifiedMr) -> MirrorTarget {
+        MirrorTarget {
+            project: job.project_id,
+            sha: job.sha.clone(),
+            pipeline: Some(job.pipeline_id),
+        }
+    }
+}
+
+/// How the mirroring ended.
+#[derive(Debug)]
+pub enum PollOutcome {
+    /// The downstream pipeline finished.
+    Finished(Report),
+}
+
+/// The downstream pipeline's result.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// The pipeline.
+    pub pipeline: Pipeline,
+    /// Its jobs.
+    pub jobs: Vec<Job>,
+    /// Last lines of each failed job's log.
+    pub failed_traces: Vec<(String, String)>,
+}
+
+impl Report {
+    /// The job's verdict: the downstream pipeline's.
+    pub fn verdict(&self) -> Verdict {
+        match self.pipeline.status {
+            CiStatus::Success | CiStatus::Skipped => Verdict::Passed,
+            other => {
+                let failed: Vec<&str> = self.failed_jobs().map(|j| j.name.as_str()).collect();
+                Verdict::Failed(if failed.is_empty() {
+                    format!("the dist-git pipeline ended {}", other.as_str())
+                } else {
+                    format!("the dist-git pipeline failed: {}", failed.join(", "))
+                })
+            }
+        }
+    }
+
+    fn failed_jobs(&self) -> impl Iterator<Item = &Job> {
+        self.jobs
+            .iter()
+            .filter(|j| j.status == CiStatus::Failed && !j.allow_failure)
+    }
+
+    /// The final table, and the log tails of failed jobs.
+    pub fn print(&self, log: &JobLog) {
+        log.line(format!(
+            "srcgit: dist-git pipeline {} finished: {}",
+            self.pipeline.web_url,
+            self.pipeline.status.as_str()
+        ));
+        let width = self
+            .jobs
+            .iter()
+            .map(|j| j.name.len())
+            .max()
+            .unwrap_or(3)
+            .max(3);
+        log.line(format!("  {:<width$}  {:<10}  {}", "job", "result", "link"));
+        for job in &self.jobs {
+            let result = status::job_description(job.status, job.allow_failure);
+            log.line(format!(
+                "  {:<width$}  {:<10}  {}",
+                job.name, result, job.web_url
+            ));
+        }
+        for (name, tail) in &self.failed_traces {
+            log.section_start(
+                &format!(
+                    "srcgit_trace_{}",
+                    name.replace(|c: char| !c.is_ascii_alphanumeric(), "_")
+                ),
+                &format!("last {TRACE_TAIL_LINES} lines of {name}"),
+            );
+            for line in tail.lines() {
+                log.line(line);
+            }
+            log.section_end(&format!(
+                "srcgit_trace_{}",
+                name.replace(|c: char| !c.is_ascii_alphanumeric(), "_")
+            ));
+        }
+    }
+}
+
+/// Sleeps, or returns `Canceled` as soon as SIGTERM arrives.
+async fn sleep_or_cancel<F: Forge>(
+    ctx: &Context<'_, F>,
+    duration: Duration,
+) -> Result<(), WorkflowError> {
+    let mut cancel = ctx.cancel.clone();
+    if *cancel.borrow() {
+        return Err(WorkflowError::Canceled);
+    }
+    tokio::select! {
+        () = tokio::time::sleep(duration) => Ok(()),
+        _ = cancel.wait_for(|c| *c) => Err(WorkflowError::Canceled),
+    }
+}
+
+/// The rpms MR pipeline to follow. After a new commit GitLab creates one itself; on a
+/// rerun with nothing new, or when none appears, srcgit asks for a new one.
+pub async fn downstream_pipeline<F: Forge>(
+    ctx: &Context<'_, F>,
+    rpms: &Project,
+    iid: MrIid,
+    dist_git_sha: &CommitSha,
+    new_commit: bool,
+) -> Result<Pipeline, WorkflowError> {
+    if new_commit {
+        let started = Instant::now();
+        let mut delay = Duration::from_millis(250);
+        while started.elapsed() < PIPELINE_APPEAR_TIMEOUT {
+            let pipelines = ctx.forge.merge_request_pipelines(rpms.id, iid).await?;
+            if let Some(p) = pipelines.into_iter().find(|p| p.sha == dist_git_sha.0) {
+                ctx.log
+                    .line(format!("srcgit: following dist-git pipeline {}", p.web_url));
+                return Ok(p);
+            }
+            sleep_or_cancel(ctx, delay).await?;
+            delay = (delay * 2).min(Duration::from_secs(5));
+        }
+        ctx.log
+            .line("srcgit: GitLab created no pipeline for the pushed commit; asking for one");
+    } else {
+        ctx.log
+            .line("srcgit: rerun with nothing new; asking GitLab for a new dist-git pipeline");
+    }
+    let created = ctx
+        .forge
+        .create_merge_request_pipeline(rpms.id, iid)
+        .await
+        .map_err(|e| match e {
+            ForgeError::Rejected {
+                status: 400 | 405,
+                message,
+                ..
+            } => WorkflowError::Build(format!(
+                "GitLab cannot run a merge request pipeline for {}!{iid}: {message}",
+                rpms.path
+            )),
+            other => other.into(),
+        })?;
+    ctx.log.line(format!(
+        "srcgit: following dist-git pipeline {}",
+        created.web_url
+    ));
+    Ok(created)
+}
+
+/// What srcgit posted per status name in this job.
+struct Mirror<'c, 'a, F: Forge> {
+    ctx: &'c Context<'a, F>,
+    target: MirrorTarget,
+    fallback: Option<MirrorTarget>,
+    posted: BTreeMap<String, CommitState>,
+}
+
+impl<F: Forge> Mirror<'_, '_, F> {
+    async fn post(
+        &mut self,
+        name: &str,
+        state: CommitState,
+        url: &str,
+        description: &str,
+    ) -> Result<(), WorkflowError> {
+        let last = self.posted.get(name).copied();
+        if !status::may_post(last, state) {
+            return Ok(());
+        }
+        let update = StatusUpdate {
+            state,
+            name: name.to_string(),
+            target_url: Some(naming::truncate(url, 255)),
+            description: Some(naming::status_description(description)),
+            pipeline_id: self.target.pipeline,
+        };
+        let mut attempt = 0;
+        loop {
+            match self
+                .ctx
+                .forge
+                .post_status(self.target.project, &self.target.sha, &update)
+                .await
+            {
+                Ok(()) => break,
+                // already in that state (a previous run, or a racing retry)
+                Err(ForgeError::Rejected {
+                    status: 400,
+                    ref message,
+                    ..
+                }) if message.contains("Cannot transition status") => break,
+                // "Another update to this commit status is in progress"
+                Err(ForgeError::Conflict { .. }) if attempt < 5 => {
+                    attempt += 1;
+                    tokio::time::sleep(Duration::from_millis(300 * attempt)).await;
+                }
+                Err(ForgeError::Forbidden { .. } | ForgeError::NotFound { .. })
+                    if self.fallback.is_some() =>
+                {
+                    let fallback = self.fallback.take().unwrap_or_else(|| self.target.clone());
+                    self.ctx.log.line(format!(
+                        "srcgit: cannot post statuses to project {} (no permission); posting them on the merge request head in project {} instead",
+                        self.target.project, fallback.project
+                    ));
+                    self.target = fallback;
+                    return Box::pin(self.post(name, state, url, description)).await;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        self.posted.insert(name.to_string(), state);
+        self.ctx.store.record_status(&PostedStatus {
+            job_id: self.ctx.job.job_id,
+            project_id: self.target.project,
+            sha: self.target.sha.clone(),
+            pipeline_id: self.target.pipeline,
+            name: name.to_string(),
+            state,
+            target_url: Some(url.to_string()),
+        })?;
+        Ok(())
+    }
+
+    async fn sync(&mut self, pipeline: &Pipeline, jobs: &[Job]) -> Result<(), WorkflowError> {
+        for job in jobs {
+            let state = status::job_state(job.status, job.allow_failure);
+            let description = status::job_description(job.status, job.allow_failure);
+            self.post(
+                &naming::job_status_name(&job.name),
+                state,
+                &job.web_url,
+                &description,
+            )
+            .await?;
+        }
+        let description = format!(
+            "dist-git pipeline #{}: {}",
+            pipeline.id,
+            pipeline.status.as_str().replace('_', " ")
+        );
+        self.post(
+            PIPELINE_STATUS_NAME,
+            status::pipeline_state(pipeline.status),
+            &pipeline.web_url,
+            &description,
+        )
+        .await
+    }
+
+    /// Sets every status still pending or running to `canceled`.
+    async fn cancel_open(&mut self) {
+        let open: Vec<String> = self
+            .posted
+            .iter()
+            .filter(|(_, s)| !s.is_final())
+            .map(|(n, _)| n.clone())
+            .collect();
+        for name in open {
+            if let Err(e) = self
+                .post(
+                    &name,
+                    CommitState::Canceled,
+                    "",
+                    "canceled with the srcgit job",
+                )
+                .await
+            {
+                self.ctx
+                    .log
+                    .line(format!("srcgit: could not cancel status {name}: {e}"));
+            }
+        }
+    }
+}
+
+/// Polls the downstream pipeline until it finishes, mirroring it onto the source MR.
+pub async fn mirror<F: Forge>(
+    ctx: &Context<'_, F>,
+    mr: &VerifiedMr,
+    pipeline: &Pipeline,
+    target: MirrorTarget,
+) -> Result<PollOutcome, WorkflowError> {
+    let fallback = (target.project != mr.mr.target_project_id).then(|| MirrorTarget {
+        project: mr.mr.target_project_id,
+        sha: mr.mr.sha.clone().unwrap_or_else(|| target.sha.clone()),
+        pipeline: None,
+    });
+    let mut mirror = Mirror {
+        ctx,
+        target,
+        fallback,
+        posted: BTreeMap::new(),
+    };
+    let started = Instant::now();
+    let result = poll_until_finished(&mut mirror, pipeline, started).await;
+    if result.is_err() {
+        mirror.cancel_open().await;
+    }
+    result
+}
+
+async fn poll_until_finished<F: Forge>(
+    mirror: &mut Mirror<'_, '_, F>,
+    pipeline: &Pipeline,
+    started: Instant,
+) -> Result<PollOutcome, WorkflowError> {
+    let ctx = mirror.ctx;
+    let mut last_status = None;
+    loop {
+        let current = ctx.forge.pipeline(pipeline.project_id, pipeline.id).await?;
+        let jobs = ctx
+            .forge
+            .pipeline_jobs(pipeline.project_id, pipeline.id)
+            .await?;
+        if last_status != Some(current.status) {
+            ctx.log.line(format!(
+                "srcgit: dist-git pipeline {} is {}",
+                current.web_url,
+                current.status.as_str()
+            ));
+            last_status = Some(current.status);
+        }
+        mirror.sync(&current, &jobs).await?;
+        if current.status.pipeline_finished() {
+            let mut failed_traces = Vec::new();
+            for job in jobs
+                .iter()
+                .filter(|j| j.status == CiStatus::Failed && !j.allow_failure)
+            {
+                let trace = ctx
+                    .forge
+                    .job_trace(pipeline.project_id, job.id)
+                    .await
+                    .unwrap_or_default();
+                failed_traces.push((job.name.clone(), tail(&trace, TRACE_TAIL_LINES)));
+            }
+            return Ok(PollOutcome::Finished(Report {
+                pipeline: current,
+                jobs,
+                failed_traces,
+            }));
+        }
+        if started.elapsed() >= ctx.settings.poll_timeout {
+            return Err(WorkflowError::TimedOut(ctx.settings.poll_timeout));
+        }
+        sleep_or_cancel(ctx, ctx.settings.poll_interval).await?;
+    }
+}
+
+/// The last `n` lines of `text`.
+fn tail(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tail;
+
+    #[test]
+    fn tail_keeps_the_last_lines() {
+        assert_eq!(tail("a\nb\nc\n", 2), "b\nc");
+        assert_eq!(tail("a", 5), "a");
+        assert_eq!(tail("", 5), "");
+    }
+}

@@ -1,0 +1,348 @@
+//! The executor's settings: a TOML file (`--config`, else `$SRCGIT_CONFIG`, else
+//! `/etc/srcgit/config.toml`) read into `RawSettings` and validated into `Settings`.
+//!
+//! Unknown keys and invalid values are refused at start with the key named. The token is
+//! read from `token_file` and never appears in `Debug` output or logs.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use regex::Regex;
+use serde::Deserialize;
+
+/// Where settings are looked for when neither `--config` nor `$SRCGIT_CONFIG` is set.
+pub const DEFAULT_PATH: &str = "/etc/srcgit/config.toml";
+
+/// The file as written (see `runner-config/srcgit.toml.example`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSettings {
+    gitlab_url: String,
+    token_file: PathBuf,
+    database: PathBuf,
+    work_dir: PathBuf,
+    fork_namespace: String,
+    #[serde(default)]
+    log_file: Option<PathBuf>,
+    #[serde(default)]
+    mapping: Vec<RawMapping>,
+    #[serde(default)]
+    poll: RawPoll,
+    #[serde(default)]
+    http: RawHttp,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMapping {
+    source_git: String,
+    dist_git: String,
+    #[serde(default = "default_branches")]
+    branches: String,
+}
+
+fn default_branches() -> String {
+    ".*".to_string()
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPoll {
+    #[serde(default = "default_interval")]
+    interval_seconds: u64,
+    #[serde(default = "default_timeout")]
+    timeout_seconds: u64,
+}
+
+impl Default for RawPoll {
+    fn default() -> Self {
+        RawPoll {
+            interval_seconds: default_interval(),
+            timeout_seconds: default_timeout(),
+        }
+    }
+}
+
+fn default_interval() -> u64 {
+    30
+}
+
+fn default_timeout() -> u64 {
+    21_600
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHttp {
+    #[serde(default = "default_request_timeout")]
+    request_timeout_seconds: u64,
+    #[serde(default = "default_retries")]
+    max_retries: u32,
+    #[serde(default = "default_max_backoff")]
+    max_backoff_seconds: u64,
+}
+
+impl Default for RawHttp {
+    fn default() -> Self {
+        RawHttp {
+            request_timeout_seconds: default_request_timeout(),
+            max_retries: default_retries(),
+            max_backoff_seconds: default_max_backoff(),
+        }
+    }
+}
+
+fn default_request_timeout() -> u64 {
+    30
+}
+
+fn default_retries() -> u32 {
+    6
+}
+
+fn default_max_backoff() -> u64 {
+    60
+}
+
+/// A secret value whose `Debug` and `Display` never show it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret.
+    pub fn new(value: impl Into<String>) -> Secret {
+        Secret(value.into())
+    }
+
+    /// The secret itself; only for sending it to GitLab.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret([REDACTED])")
+    }
+}
+
+/// One served source-git namespace and its dist-git namespace.
+#[derive(Debug, Clone)]
+pub struct Mapping {
+    /// Source-git namespace, e.g. `redhat/centos-stream/src`.
+    pub source_git: String,
+    /// Dist-git namespace, e.g. `redhat/centos-stream/rpms`.
+    pub dist_git: String,
+    /// Target branches served.
+    pub branches: Regex,
+}
+
+/// Validated settings.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// GitLab base URL, without a trailing slash.
+    pub gitlab_url: String,
+    /// The bot account's token (api scope).
+    pub token: Secret,
+    /// SQLite file with the MR pairs.
+    pub database: PathBuf,
+    /// Where job work trees live.
+    pub work_dir: PathBuf,
+    /// Namespace of the bot's forks of rpms projects.
+    pub fork_namespace: String,
+    /// Operator log file (JSON lines); `None`: warnings only, on stderr.
+    pub log_file: Option<PathBuf>,
+    /// Served namespaces.
+    pub mappings: Vec<Mapping>,
+    /// Time between two polls of the downstream pipeline.
+    pub poll_interval: Duration,
+    /// Give up waiting for the downstream pipeline after this long.
+    pub poll_timeout: Duration,
+    /// Per-request timeout.
+    pub request_timeout: Duration,
+    /// Attempts for a request that failed with a retriable error.
+    pub max_retries: u32,
+    /// Cap of the retry backoff.
+    pub max_backoff: Duration,
+}
+
+/// Unusable settings.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    /// The file cannot be read.
+    #[error("cannot read the settings file {path}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Not valid TOML, or an unknown key / wrong type.
+    #[error("settings file {path}: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// toml's message (names the key and line).
+        message: String,
+    },
+    /// A value is out of range or malformed.
+    #[error("settings file {path}: {key} {problem}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// The key.
+        key: String,
+        /// What is wrong.
+        problem: String,
+    },
+    /// The token file is unusable.
+    #[error("settings file {path}: token_file {token_file} {problem}")]
+    Token {
+        /// The settings file.
+        path: PathBuf,
+        /// The token file.
+        token_file: PathBuf,
+        /// What is wrong.
+        problem: String,
+    },
+}
+
+/// Which settings file to use: `--config`, else `$SRCGIT_CONFIG`, else the default.
+pub fn locate(cli: Option<&Path>) -> PathBuf {
+    cli.map(Path::to_path_buf)
+        .or_else(|| {
+            std::env::var_os("SRCGIT_CONFIG")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        })
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_PATH))
+}
+
+fn namespace(path: &Path, key: &str, value: &str) -> Result<String, SettingsError> {
+    let trimmed = value.trim_matches('/');
+    let valid = !trimmed.is_empty()
+        && trimmed.split('/').all(|part| {
+            !part.is_empty()
+                && part != ".."
+                && part
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        });
+    if !valid {
+        return Err(SettingsError::Invalid {
+            path: path.to_path_buf(),
+            key: key.to_string(),
+            problem: format!("{value:?} is not a GitLab namespace path"),
+        });
+    }
+    Ok(trimmed.to_string())
+}
+
+/// Reads and validates the settings file at `path`.
+pub fn load(path: &Path) -> Result<Settings, SettingsError> {
+    let text = std::fs::read_to_string(path).map_err(|source| SettingsError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    parse(&text, path)
+}
+
+/// Validates settings text (`path` only names the file in messages).
+pub fn parse(text: &str, path: &Path) -> Result<Settings, SettingsError> {
+    let raw: RawSettings = toml::from_str(text).map_err(|e| SettingsError::Parse {
+        path: path.to_path_buf(),
+        message: e.to_string().trim().to_string(),
+    })?;
+    let invalid = |key: &str, problem: String| SettingsError::Invalid {
+        path: path.to_path_buf(),
+        key: key.to_string(),
+        problem,
+    };
+    let url = raw.gitlab_url.trim_end_matches('/').to_string();
+    if !(url.starts_with("https://") || url.starts_with("http://"))
+        || url.contains(char::is_whitespace)
+    {
+        return Err(invalid(
+            "gitlab_url",
+            format!("{:?} must be an http:// or https:// URL", raw.gitlab_url),
+        ));
+    }
+    if raw.mapping.is_empty() {
+        return Err(invalid(
+            "mapping",
+            "needs at least one [[mapping]] table".to_string(),
+        ));
+    }
+    let mut mappings = Vec::new();
+    for (i, m) in raw.mapping.iter().enumerate() {
+        let key = |k: &str| format!("mapping[{i}].{k}");
+        let branches = Regex::new(&m.branches)
+            .map_err(|e| invalid(&key("branches"), format!("is not a valid regex: {e}")))?;
+        mappings.push(Mapping {
+            source_git: namespace(path, &key("source_git"), &m.source_git)?,
+            dist_git: namespace(path, &key("dist_git"), &m.dist_git)?,
+            branches,
+        });
+    }
+    if raw.poll.interval_seconds == 0 {
+        return Err(invalid(
+            "poll.interval_seconds",
+            "must be at least 1".to_string(),
+        ));
+    }
+    if raw.poll.timeout_seconds < raw.poll.interval_seconds {
+        return Err(invalid(
+            "poll.timeout_seconds",
+            "must not be shorter than poll.interval_seconds".to_string(),
+        ));
+    }
+    if raw.http.request_timeout_seconds == 0 {
+        return Err(invalid(
+            "http.request_timeout_seconds",
+            "must be at least 1".to_string(),
+        ));
+    }
+    let token = read_token(path, &raw.token_file)?;
+    Ok(Settings {
+        gitlab_url: url,
+        token,
+        database: raw.database,
+        work_dir: raw.work_dir,
+        fork_namespace: namespace(path, "fork_namespace", &raw.fork_namespace)?,
+        log_file: raw.log_file,
+        mappings,
+        poll_interval: Duration::from_secs(raw.poll.interval_seconds),
+        poll_timeout: Duration::from_secs(raw.poll.timeout_seconds),
+        request_timeout: Duration::from_secs(raw.http.request_timeout_seconds),
+        max_retries: raw.http.max_retries,
+        max_backoff: Duration::from_secs(raw.http.max_backoff_seconds.max(1)),
+    })
+}
+
+fn read_token(path: &Path, token_file: &Path) -> Result<Secret, SettingsError> {
+    let problem = |problem: String| SettingsError::Token {
+        path: path.to_path_buf(),
+        token_file: token_file.to_path_buf(),
+        problem,
+    };
+    let text =
+        std::fs::read_to_string(token_file).map_err(|e| problem(format!("cannot be read: {e}")))?;
+    let token = text.trim();
+    if token.is_empty() || token.contains(char::is_whitespace) {
+        return Err(problem("must hold exactly one token".to_string()));
+    }
+    Ok(Secret::new(token))
+}
+
+impl Settings {
+    /// The mapping whose source-git namespace holds `project_path`, if any.
+    pub fn mapping_for(&self, project_path: &crate::ids::ProjectPath) -> Option<&Mapping> {
+        self.mappings
+            .iter()
+            .find(|m| project_path.is_in(&m.source_git))
+    }
+}
+
+#[cfg(test)]
+mod tests;

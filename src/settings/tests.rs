@@ -1,0 +1,99 @@
+use super::*;
+
+fn write_token(dir: &Path) -> PathBuf {
+    let token = dir.join("token");
+    std::fs::write(&token, "glpat-abcdef\n").unwrap();
+    token
+}
+
+fn settings_text(token: &Path, extra: &str) -> String {
+    format!(
+        r#"gitlab_url = "https://gitlab.example.com/"
+token_file = "{}"
+database = "/var/lib/srcgit/srcgit.sqlite"
+work_dir = "/var/lib/srcgit/work"
+fork_namespace = "srcgit-bot"
+{extra}
+[[mapping]]
+source_git = "redhat/centos-stream/src"
+dist_git = "redhat/centos-stream/rpms"
+branches = '^c\d+s$'
+
+[poll]
+interval_seconds = 5
+timeout_seconds = 60
+"#,
+        token.display()
+    )
+}
+
+#[test]
+fn valid_settings_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let token = write_token(dir.path());
+    let s = parse(&settings_text(&token, ""), Path::new("x.toml")).unwrap();
+    assert_eq!(s.gitlab_url, "https://gitlab.example.com");
+    assert_eq!(s.token.expose(), "glpat-abcdef");
+    assert!(!format!("{s:?}").contains("glpat"));
+    assert!(s.mappings[0].branches.is_match("c10s"));
+    assert!(!s.mappings[0].branches.is_match("rhel-10"));
+    assert_eq!(s.poll_interval, Duration::from_secs(5));
+}
+
+#[test]
+fn unknown_keys_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let token = write_token(dir.path());
+    let err = parse(
+        &settings_text(&token, "fork_namspace = \"x\""),
+        Path::new("x.toml"),
+    )
+    .unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("fork_namspace"), "{text}");
+}
+
+#[test]
+fn invalid_values_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let token = write_token(dir.path());
+    let bad_regex = settings_text(&token, "").replace(r"^c\d+s$", "(");
+    let err = parse(&bad_regex, Path::new("x.toml"))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("mapping[0].branches"), "{err}");
+    let bad_interval =
+        settings_text(&token, "").replace("interval_seconds = 5", "interval_seconds = 0");
+    let err = parse(&bad_interval, Path::new("x.toml"))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("poll.interval_seconds"), "{err}");
+    let bad_ns = settings_text(&token, "").replace("\"srcgit-bot\"", "\"../x\"");
+    let err = parse(&bad_ns, Path::new("x.toml")).unwrap_err().to_string();
+    assert!(err.contains("fork_namespace"), "{err}");
+    let missing_token = settings_text(Path::new("/nonexistent/token"), "");
+    let err = parse(&missing_token, Path::new("x.toml"))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("token_file"), "{err}");
+}
+
+#[test]
+fn mapping_lookup_is_by_exact_namespace() {
+    let dir = tempfile::tempdir().unwrap();
+    let token = write_token(dir.path());
+    let s = parse(&settings_text(&token, ""), Path::new("x.toml")).unwrap();
+    let p = |s: &str| crate::ids::ProjectPath(s.to_string());
+    assert!(
+        s.mapping_for(&p("redhat/centos-stream/src/quill"))
+            .is_some()
+    );
+    assert!(
+        s.mapping_for(&p("redhat/centos-stream/src-evil/quill"))
+            .is_none()
+    );
+    assert!(
+        s.mapping_for(&p("redhat/centos-stream/src/sub/quill"))
+            .is_none()
+    );
+}

@@ -1,0 +1,410 @@
+//! The SQLite file: source-git MR ↔ rpms MR pairs, and the statuses each job posted (so
+//! the `cleanup` stage, a separate process, can finalise any left open). This module alone
+//! owns SQL; the schema is versioned with `PRAGMA user_version`.
+//!
+//! Calls are short local transactions; the async workflow makes them between awaits.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::ids::{CommitSha, JobId, MrIid, PipelineId, ProjectId, ProjectPath};
+use crate::status::CommitState;
+
+/// Ids are stored as SQLite INTEGERs (i64); GitLab ids fit.
+macro_rules! sql_id {
+    ($($t:ty),*) => {$(
+        impl rusqlite::ToSql for $t {
+            fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+                let value = i64::try_from(self.0).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+                Ok(value.into())
+            }
+        }
+
+        impl rusqlite::types::FromSql for $t {
+            fn column_result(value: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
+                let raw = value.as_i64()?;
+                u64::try_from(raw).map(Self).map_err(|_| rusqlite::types::FromSqlError::OutOfRange(raw))
+            }
+        }
+    )*};
+}
+
+sql_id!(ProjectId, MrIid, PipelineId, JobId);
+
+/// A source-git MR and the rpms MR srcgit opened for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pair {
+    /// Source-git target project.
+    pub source_project_id: ProjectId,
+    /// Its path.
+    pub source_project_path: ProjectPath,
+    /// Source-git MR.
+    pub source_mr_iid: MrIid,
+    /// rpms project.
+    pub dist_git_project_id: ProjectId,
+    /// Its path.
+    pub dist_git_project_path: ProjectPath,
+    /// rpms MR.
+    pub dist_git_mr_iid: MrIid,
+    /// The bot's fork.
+    pub fork_project_id: ProjectId,
+    /// Branch in the fork.
+    pub fork_branch: String,
+    /// Source-git commit last converted.
+    pub source_sha: CommitSha,
+    /// dist-git commit pushed for it.
+    pub dist_git_sha: CommitSha,
+    /// `open` or `closed`.
+    pub state: String,
+}
+
+/// A status a job posted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PostedStatus {
+    /// Job that posted it.
+    pub job_id: JobId,
+    /// Project it was posted to.
+    pub project_id: ProjectId,
+    /// Commit.
+    pub sha: CommitSha,
+    /// Pipeline it is attached to.
+    pub pipeline_id: Option<PipelineId>,
+    /// Name.
+    pub name: String,
+    /// Last state posted.
+    pub state: CommitState,
+    /// Link.
+    pub target_url: Option<String>,
+}
+
+/// Database trouble.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The file cannot be opened or created.
+    #[error("cannot open the database {path}")]
+    Open {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// A query failed.
+    #[error("database query failed")]
+    Query(#[from] rusqlite::Error),
+    /// The file was written by a newer srcgit.
+    #[error("the database {path} has schema version {found}, newer than this srcgit ({supported})")]
+    TooNew {
+        /// The file.
+        path: PathBuf,
+        /// Its version.
+        found: i64,
+        /// Ours.
+        supported: i64,
+    },
+}
+
+/// Schema migrations; entry N brings the schema from version N to N+1.
+const MIGRATIONS: &[&str] = &[r"
+CREATE TABLE pairs (
+    source_project_id     INTEGER NOT NULL,
+    source_project_path   TEXT    NOT NULL,
+    source_mr_iid         INTEGER NOT NULL,
+    dist_git_project_id   INTEGER NOT NULL,
+    dist_git_project_path TEXT    NOT NULL,
+    dist_git_mr_iid       INTEGER NOT NULL,
+    fork_project_id       INTEGER NOT NULL,
+    fork_branch           TEXT    NOT NULL,
+    source_sha            TEXT    NOT NULL,
+    dist_git_sha          TEXT    NOT NULL,
+    state                 TEXT    NOT NULL DEFAULT 'open',
+    updated_at            INTEGER NOT NULL,
+    PRIMARY KEY (source_project_id, source_mr_iid),
+    UNIQUE (dist_git_project_id, dist_git_mr_iid)
+);
+CREATE TABLE posted_statuses (
+    job_id      INTEGER NOT NULL,
+    project_id  INTEGER NOT NULL,
+    sha         TEXT    NOT NULL,
+    pipeline_id INTEGER,
+    name        TEXT    NOT NULL,
+    state       TEXT    NOT NULL,
+    target_url  TEXT,
+    updated_at  INTEGER NOT NULL,
+    PRIMARY KEY (job_id, name)
+);
+"];
+
+/// The open database.
+pub struct Store {
+    conn: Connection,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").finish_non_exhaustive()
+    }
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+impl Store {
+    /// Opens (creating if needed) and migrates the database at `path`.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        let open_err = |source| StoreError::Open {
+            path: path.to_path_buf(),
+            source,
+        };
+        let conn = Connection::open(path).map_err(open_err)?;
+        conn.busy_timeout(Duration::from_secs(10))
+            .map_err(open_err)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(open_err)?;
+        let mut store = Store { conn };
+        store.migrate(path)?;
+        Ok(store)
+    }
+
+    /// An in-memory database (tests).
+    pub fn in_memory() -> Result<Store, StoreError> {
+        let conn = Connection::open_in_memory()?;
+        let mut store = Store { conn };
+        store.migrate(Path::new(":memory:"))?;
+        Ok(store)
+    }
+
+    fn migrate(&mut self, path: &Path) -> Result<(), StoreError> {
+        let version: i64 = self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        let supported = MIGRATIONS.len() as i64;
+        if version > supported {
+            return Err(StoreError::TooNew {
+                path: path.to_path_buf(),
+                found: version,
+                supported,
+            });
+        }
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+            let tx = self.conn.transaction()?;
+            tx.execute_batch(sql)?;
+            tx.pragma_update(None, "user_version", i as i64 + 1)?;
+            tx.commit()?;
+        }
+        Ok(())
+    }
+
+    /// The pair of a source-git MR.
+    pub fn pair_for_source(
+        &self,
+        project: ProjectId,
+        iid: MrIid,
+    ) -> Result<Option<Pair>, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT source_project_id, source_project_path, source_mr_iid, dist_git_project_id,
+                        dist_git_project_path, dist_git_mr_iid, fork_project_id, fork_branch,
+                        source_sha, dist_git_sha, state
+                 FROM pairs WHERE source_project_id = ?1 AND source_mr_iid = ?2",
+                params![project, iid],
+                |r| {
+                    Ok(Pair {
+                        source_project_id: r.get(0)?,
+                        source_project_path: ProjectPath(r.get(1)?),
+                        source_mr_iid: r.get(2)?,
+                        dist_git_project_id: r.get(3)?,
+                        dist_git_project_path: ProjectPath(r.get(4)?),
+                        dist_git_mr_iid: r.get(5)?,
+                        fork_project_id: r.get(6)?,
+                        fork_branch: r.get(7)?,
+                        source_sha: CommitSha(r.get(8)?),
+                        dist_git_sha: CommitSha(r.get(9)?),
+                        state: r.get(10)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    /// Records or updates a pair.
+    pub fn save_pair(&self, pair: &Pair) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO pairs (source_project_id, source_project_path, source_mr_iid, dist_git_project_id,
+                                dist_git_project_path, dist_git_mr_iid, fork_project_id, fork_branch,
+                                source_sha, dist_git_sha, state, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+             ON CONFLICT (source_project_id, source_mr_iid) DO UPDATE SET
+                source_project_path = excluded.source_project_path,
+                dist_git_project_id = excluded.dist_git_project_id,
+                dist_git_project_path = excluded.dist_git_project_path,
+                dist_git_mr_iid = excluded.dist_git_mr_iid,
+                fork_project_id = excluded.fork_project_id,
+                fork_branch = excluded.fork_branch,
+                source_sha = excluded.source_sha,
+                dist_git_sha = excluded.dist_git_sha,
+                state = excluded.state,
+                updated_at = excluded.updated_at",
+            params![
+                pair.source_project_id,
+                pair.source_project_path.0,
+                pair.source_mr_iid,
+                pair.dist_git_project_id,
+                pair.dist_git_project_path.0,
+                pair.dist_git_mr_iid,
+                pair.fork_project_id,
+                pair.fork_branch,
+                pair.source_sha.0,
+                pair.dist_git_sha.0,
+                pair.state,
+                now()
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Records the state a job last posted for a status name.
+    pub fn record_status(&self, status: &PostedStatus) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO posted_statuses (job_id, project_id, sha, pipeline_id, name, state, target_url, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+             ON CONFLICT (job_id, name) DO UPDATE SET
+                project_id = excluded.project_id, sha = excluded.sha, pipeline_id = excluded.pipeline_id,
+                state = excluded.state, target_url = excluded.target_url, updated_at = excluded.updated_at",
+            params![
+                status.job_id,
+                status.project_id,
+                status.sha.0,
+                status.pipeline_id,
+                status.name,
+                status.state.as_str(),
+                status.target_url,
+                now()
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Statuses a job posted that are still `pending` or `running`.
+    pub fn open_statuses(&self, job: JobId) -> Result<Vec<PostedStatus>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT job_id, project_id, sha, pipeline_id, name, state, target_url
+             FROM posted_statuses WHERE job_id = ?1 AND state IN ('pending', 'running') ORDER BY name",
+        )?;
+        let rows = stmt.query_map(params![job], |r| {
+            let state: String = r.get(5)?;
+            Ok(PostedStatus {
+                job_id: r.get(0)?,
+                project_id: r.get(1)?,
+                sha: CommitSha(r.get(2)?),
+                pipeline_id: r.get(3)?,
+                name: r.get(4)?,
+                state: CommitState::parse(&state).unwrap_or(CommitState::Pending),
+                target_url: r.get(6)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pair() -> Pair {
+        Pair {
+            source_project_id: ProjectId(1),
+            source_project_path: ProjectPath("src/quill".into()),
+            source_mr_iid: MrIid(3),
+            dist_git_project_id: ProjectId(2),
+            dist_git_project_path: ProjectPath("rpms/quill".into()),
+            dist_git_mr_iid: MrIid(5),
+            fork_project_id: ProjectId(9),
+            fork_branch: "c10s-src-3".into(),
+            source_sha: CommitSha("a".repeat(40)),
+            dist_git_sha: CommitSha("b".repeat(40)),
+            state: "open".into(),
+        }
+    }
+
+    #[test]
+    fn pairs_round_trip_and_update() {
+        let store = Store::in_memory().unwrap();
+        assert_eq!(store.pair_for_source(ProjectId(1), MrIid(3)).unwrap(), None);
+        store.save_pair(&pair()).unwrap();
+        assert_eq!(
+            store.pair_for_source(ProjectId(1), MrIid(3)).unwrap(),
+            Some(pair())
+        );
+        let newer = Pair {
+            source_sha: CommitSha("c".repeat(40)),
+            ..pair()
+        };
+        store.save_pair(&newer).unwrap();
+        assert_eq!(
+            store.pair_for_source(ProjectId(1), MrIid(3)).unwrap(),
+            Some(newer)
+        );
+    }
+
+    #[test]
+    fn one_rpms_mr_belongs_to_one_source_mr() {
+        let store = Store::in_memory().unwrap();
+        store.save_pair(&pair()).unwrap();
+        let other = Pair {
+            source_mr_iid: MrIid(4),
+            ..pair()
+        };
+        assert!(store.save_pair(&other).is_err());
+    }
+
+    #[test]
+    fn open_statuses_are_the_unfinished_ones() {
+        let store = Store::in_memory().unwrap();
+        let status = |name: &str, state| PostedStatus {
+            job_id: JobId(7),
+            project_id: ProjectId(1),
+            sha: CommitSha("a".repeat(40)),
+            pipeline_id: Some(PipelineId(70)),
+            name: name.into(),
+            state,
+            target_url: None,
+        };
+        store
+            .record_status(&status("dist-git", CommitState::Running))
+            .unwrap();
+        store
+            .record_status(&status("dist-git: build", CommitState::Pending))
+            .unwrap();
+        store
+            .record_status(&status("dist-git: lint", CommitState::Success))
+            .unwrap();
+        store
+            .record_status(&status("dist-git: build", CommitState::Failed))
+            .unwrap();
+        let open = store.open_statuses(JobId(7)).unwrap();
+        assert_eq!(open.len(), 1);
+        assert_eq!(open[0].name, "dist-git");
+        assert!(store.open_statuses(JobId(8)).unwrap().is_empty());
+    }
+
+    #[test]
+    fn migrations_are_idempotent_on_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.sqlite");
+        Store::open(&path).unwrap().save_pair(&pair()).unwrap();
+        let again = Store::open(&path).unwrap();
+        assert!(
+            again
+                .pair_for_source(ProjectId(1), MrIid(3))
+                .unwrap()
+                .is_some()
+        );
+    }
+}

@@ -1,0 +1,130 @@
+//! Trust only what is verified: the merge request named by the `CI_MERGE_REQUEST_*`
+//! variables is accepted only once GitLab confirms that this job's pipeline is one of its
+//! pipelines, that the job's project is its source or target project, and that its target
+//! project sits in a served namespace with a served target branch.
+
+use super::WorkflowError;
+use crate::forge::{Forge, MergeRequest, Project, ProjectRef};
+use crate::ids::ProjectPath;
+use crate::job::JobContext;
+use crate::settings::{Mapping, Settings};
+
+/// A merge request srcgit may act on, and the projects around it.
+#[derive(Debug, Clone)]
+pub struct VerifiedMr {
+    /// The source-git MR.
+    pub mr: MergeRequest,
+    /// Its target project (in a served namespace).
+    pub target: Project,
+    /// The project the MR's branch lives in (a contributor's fork, or `target`).
+    pub source: Project,
+    /// The paired rpms project.
+    pub rpms: Project,
+    /// The dist-git namespace of the mapping.
+    pub dist_git_namespace: String,
+}
+
+const NOT_AN_MR_PIPELINE: &str = "this job does not run in a merge request pipeline; srcgit only serves \
+merge request pipelines (give the job `rules: - if: $CI_PIPELINE_SOURCE == \"merge_request_event\"`)";
+
+/// Checks the job's MR claims against GitLab.
+pub async fn verify<F: Forge>(
+    forge: &F,
+    settings: &Settings,
+    job: &JobContext,
+) -> Result<VerifiedMr, WorkflowError> {
+    let Some((claimed_project, iid)) = job.claimed_mr else {
+        return Err(WorkflowError::Build(NOT_AN_MR_PIPELINE.to_string()));
+    };
+    let pipeline = forge.pipeline(job.project_id, job.pipeline_id).await?;
+    if pipeline.source != "merge_request_event" {
+        return Err(WorkflowError::Build(NOT_AN_MR_PIPELINE.to_string()));
+    }
+    let mr = forge
+        .merge_request(claimed_project, iid)
+        .await
+        .map_err(|e| match e {
+            crate::forge::ForgeError::NotFound { .. } => WorkflowError::Build(format!(
+                "merge request !{iid} of project {claimed_project} does not exist"
+            )),
+            other => other.into(),
+        })?;
+    if job.project_id != mr.source_project_id && job.project_id != mr.target_project_id {
+        return Err(WorkflowError::Build(format!(
+            "project {} is neither the source nor the target project of merge request !{iid}",
+            job.project_path
+        )));
+    }
+    let pipelines = forge
+        .merge_request_pipelines(mr.target_project_id, iid)
+        .await?;
+    if !pipelines
+        .iter()
+        .any(|p| p.id == job.pipeline_id && p.project_id == job.project_id)
+    {
+        return Err(WorkflowError::Build(format!(
+            "pipeline {} is not a pipeline of merge request !{iid}",
+            job.pipeline_id
+        )));
+    }
+    let target = forge.project(&ProjectRef::Id(mr.target_project_id)).await?;
+    let mapping = served_mapping(settings, &target.path, &mr.target_branch)?;
+    let source = if mr.source_project_id == target.id {
+        target.clone()
+    } else {
+        forge.project(&ProjectRef::Id(mr.source_project_id)).await?
+    };
+    let rpms_path = ProjectPath(format!("{}/{}", mapping.dist_git, target.path.name()));
+    let rpms = forge
+        .project(&ProjectRef::Path(rpms_path.clone()))
+        .await
+        .map_err(|e| match e {
+            crate::forge::ForgeError::NotFound { .. } => WorkflowError::Build(format!(
+                "the dist-git project {rpms_path} does not exist (or the srcgit bot cannot see it)"
+            )),
+            other => other.into(),
+        })?;
+    if forge
+        .branch_head(rpms.id, &mr.target_branch)
+        .await?
+        .is_none()
+    {
+        return Err(WorkflowError::Build(format!(
+            "the dist-git project {} has no branch {}; target a branch that exists in dist-git",
+            rpms.path, mr.target_branch
+        )));
+    }
+    Ok(VerifiedMr {
+        mr,
+        target,
+        source,
+        rpms,
+        dist_git_namespace: mapping.dist_git.clone(),
+    })
+}
+
+fn served_mapping<'s>(
+    settings: &'s Settings,
+    target: &ProjectPath,
+    branch: &str,
+) -> Result<&'s Mapping, WorkflowError> {
+    let mapping = settings.mapping_for(target).ok_or_else(|| {
+        WorkflowError::Build(format!(
+            "project {target} is not in a namespace this srcgit runner serves ({})",
+            settings
+                .mappings
+                .iter()
+                .map(|m| m.source_git.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+    })?;
+    if !mapping.branches.is_match(branch) {
+        return Err(WorkflowError::Build(format!(
+            "target branch {branch} is not served for {} (served branches match {})",
+            mapping.source_git,
+            mapping.branches.as_str()
+        )));
+    }
+    Ok(mapping)
+}
