@@ -194,7 +194,8 @@ struct Mirror<'c, 'a, F: Forge> {
     ctx: &'c Context<'a, F>,
     target: MirrorTarget,
     fallback: Option<MirrorTarget>,
-    posted: BTreeMap<String, CommitState>,
+    /// Status name → (last state posted, its link).
+    posted: BTreeMap<String, (CommitState, String)>,
 }
 
 impl<F: Forge> Mirror<'_, '_, F> {
@@ -205,14 +206,14 @@ impl<F: Forge> Mirror<'_, '_, F> {
         url: &str,
         description: &str,
     ) -> Result<(), WorkflowError> {
-        let last = self.posted.get(name).copied();
+        let last = self.posted.get(name).map(|(state, _)| *state);
         if !status::may_post(last, state) {
             return Ok(());
         }
         let update = StatusUpdate {
             state,
             name: name.to_string(),
-            target_url: Some(naming::truncate(url, 255)),
+            target_url: (!url.is_empty()).then(|| naming::truncate(url, 255)),
             description: Some(naming::status_description(description)),
             pipeline_id: self.target.pipeline,
         };
@@ -250,7 +251,8 @@ impl<F: Forge> Mirror<'_, '_, F> {
                 Err(e) => return Err(e.into()),
             }
         }
-        self.posted.insert(name.to_string(), state);
+        self.posted
+            .insert(name.to_string(), (state, url.to_string()));
         self.ctx.store.record_status(&PostedStatus {
             job_id: self.ctx.job.job_id,
             project_id: self.target.project,
@@ -291,18 +293,18 @@ impl<F: Forge> Mirror<'_, '_, F> {
 
     /// Sets every status still pending or running to `canceled`.
     async fn cancel_open(&mut self) {
-        let open: Vec<String> = self
+        let open: Vec<(String, String)> = self
             .posted
             .iter()
-            .filter(|(_, s)| !s.is_final())
-            .map(|(n, _)| n.clone())
+            .filter(|(_, (state, _))| !state.is_final())
+            .map(|(name, (_, url))| (name.clone(), url.clone()))
             .collect();
-        for name in open {
+        for (name, url) in open {
             if let Err(e) = self
                 .post(
                     &name,
                     CommitState::Canceled,
-                    "",
+                    &url,
                     "canceled with the srcgit job",
                 )
                 .await

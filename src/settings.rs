@@ -49,9 +49,9 @@ fn default_branches() -> String {
 #[serde(deny_unknown_fields)]
 struct RawPoll {
     #[serde(default = "default_interval")]
-    interval_seconds: u64,
+    interval_seconds: f64,
     #[serde(default = "default_timeout")]
-    timeout_seconds: u64,
+    timeout_seconds: f64,
 }
 
 impl Default for RawPoll {
@@ -63,12 +63,12 @@ impl Default for RawPoll {
     }
 }
 
-fn default_interval() -> u64 {
-    30
+fn default_interval() -> f64 {
+    30.0
 }
 
-fn default_timeout() -> u64 {
-    21_600
+fn default_timeout() -> f64 {
+    21_600.0
 }
 
 #[derive(Debug, Deserialize)]
@@ -285,10 +285,11 @@ pub fn parse(text: &str, path: &Path) -> Result<Settings, SettingsError> {
             branches,
         });
     }
-    if raw.poll.interval_seconds == 0 {
+    let positive = |v: f64| v.is_finite() && v > 0.0 && v < 1e9;
+    if !positive(raw.poll.interval_seconds) {
         return Err(invalid(
             "poll.interval_seconds",
-            "must be at least 1".to_string(),
+            "must be a positive number of seconds".to_string(),
         ));
     }
     if raw.poll.timeout_seconds < raw.poll.interval_seconds {
@@ -312,8 +313,8 @@ pub fn parse(text: &str, path: &Path) -> Result<Settings, SettingsError> {
         fork_namespace: namespace(path, "fork_namespace", &raw.fork_namespace)?,
         log_file: raw.log_file,
         mappings,
-        poll_interval: Duration::from_secs(raw.poll.interval_seconds),
-        poll_timeout: Duration::from_secs(raw.poll.timeout_seconds),
+        poll_interval: Duration::from_secs_f64(raw.poll.interval_seconds),
+        poll_timeout: Duration::from_secs_f64(raw.poll.timeout_seconds),
         request_timeout: Duration::from_secs(raw.http.request_timeout_seconds),
         max_retries: raw.http.max_retries,
         max_backoff: Duration::from_secs(raw.http.max_backoff_seconds.max(1)),

@@ -68,6 +68,14 @@ fn invalid_values_are_named() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("poll.interval_seconds"), "{err}");
+    let fractional =
+        settings_text(&token, "").replace("interval_seconds = 5", "interval_seconds = 0.25");
+    assert_eq!(
+        parse(&fractional, Path::new("x.toml"))
+            .unwrap()
+            .poll_interval,
+        Duration::from_millis(250)
+    );
     let bad_ns = settings_text(&token, "").replace("\"srcgit-bot\"", "\"../x\"");
     let err = parse(&bad_ns, Path::new("x.toml")).unwrap_err().to_string();
     assert!(err.contains("fork_namespace"), "{err}");

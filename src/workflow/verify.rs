@@ -7,6 +7,7 @@ use super::WorkflowError;
 use crate::forge::{Forge, MergeRequest, Project, ProjectRef};
 use crate::ids::ProjectPath;
 use crate::job::JobContext;
+use crate::naming;
 use crate::settings::{Mapping, Settings};
 
 /// A merge request srcgit may act on, and the projects around it.
@@ -33,6 +34,17 @@ pub async fn verify<F: Forge>(
     settings: &Settings,
     job: &JobContext,
 ) -> Result<VerifiedMr, WorkflowError> {
+    if job.job_name == naming::PIPELINE_STATUS_NAME
+        || job
+            .job_name
+            .starts_with(&format!("{}: ", naming::PIPELINE_STATUS_NAME))
+    {
+        return Err(WorkflowError::Build(format!(
+            "the job is named {:?}, which srcgit uses for the mirrored dist-git statuses \
+             (GitLab refuses a status named like a job of the same pipeline); rename the job",
+            job.job_name
+        )));
+    }
     let Some((claimed_project, iid)) = job.claimed_mr else {
         return Err(WorkflowError::Build(NOT_AN_MR_PIPELINE.to_string()));
     };

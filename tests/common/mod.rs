@@ -3,4 +3,5 @@
 #![allow(dead_code, unused_imports)]
 
 pub mod corpus;
+pub mod executor;
 pub mod forge_world;
