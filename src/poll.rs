@@ -217,6 +217,9 @@ impl<F: Forge> Mirror<'_, '_, F> {
             description: Some(naming::status_description(description)),
             pipeline_id: self.target.pipeline,
         };
+        // Recorded before posting: if the process dies right after GitLab took the status,
+        // the cleanup stage still knows to finalise it.
+        self.record(name, state, url)?;
         let mut attempt = 0;
         loop {
             match self
@@ -231,7 +234,9 @@ impl<F: Forge> Mirror<'_, '_, F> {
                     status: 400,
                     ref message,
                     ..
-                }) if message.contains("Cannot transition status") => break,
+                }) if message.contains("Cannot transition status") => {
+                    break;
+                }
                 // "Another update to this commit status is in progress"
                 Err(ForgeError::Conflict { .. }) if attempt < 5 => {
                     attempt += 1;
@@ -242,7 +247,8 @@ impl<F: Forge> Mirror<'_, '_, F> {
                 {
                     let fallback = self.fallback.take().unwrap_or_else(|| self.target.clone());
                     self.ctx.log.line(format!(
-                        "srcgit: cannot post statuses to project {} (no permission); posting them on the merge request head in project {} instead",
+                        "srcgit: cannot post statuses to project {} (no permission); posting them on the \
+                         merge request head in project {} instead",
                         self.target.project, fallback.project
                     ));
                     self.target = fallback;
@@ -253,6 +259,10 @@ impl<F: Forge> Mirror<'_, '_, F> {
         }
         self.posted
             .insert(name.to_string(), (state, url.to_string()));
+        Ok(())
+    }
+
+    fn record(&self, name: &str, state: CommitState, url: &str) -> Result<(), WorkflowError> {
         self.ctx.store.record_status(&PostedStatus {
             job_id: self.ctx.job.job_id,
             project_id: self.target.project,
@@ -260,7 +270,7 @@ impl<F: Forge> Mirror<'_, '_, F> {
             pipeline_id: self.target.pipeline,
             name: name.to_string(),
             state,
-            target_url: Some(url.to_string()),
+            target_url: (!url.is_empty()).then(|| url.to_string()),
         })?;
         Ok(())
     }

@@ -260,10 +260,10 @@ pub fn commit_message(bytes: &[u8], trailers: &str) -> String {
             (strip_patch_prefix(subject).to_string(), body)
         }
     };
-    if !trailers.is_empty() {
-        if let Some(at) = body.find(trailers) {
-            body.truncate(at);
-        }
+    if !trailers.is_empty()
+        && let Some(at) = body.find(trailers)
+    {
+        body.truncate(at);
     }
     let joined = if body.is_empty() {
         subject

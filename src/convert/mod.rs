@@ -9,6 +9,7 @@ pub mod patch_id;
 pub mod patches;
 pub mod pytext;
 pub mod spec;
+pub mod stream;
 pub mod sync;
 pub mod trailers;
 pub mod yaml;

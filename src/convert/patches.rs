@@ -463,6 +463,21 @@ fn is_plain_file_name(name: &str) -> bool {
         && name != "sources"
 }
 
+/// Refuses a `Patch-name` that is not a plain file name (packit would write outside
+/// dist-git or over a packaging file).
+pub fn check_name(patch: &PatchMeta) -> Result<(), PatchError> {
+    if is_plain_file_name(&patch.name) {
+        return Ok(());
+    }
+    Err(PatchError::BadName {
+        subject: patch
+            .commit
+            .as_ref()
+            .map_or_else(|| patch.file.clone(), |c| c.summary.clone()),
+        name: patch.name.clone(),
+    })
+}
+
 /// Squashes, validates and renames: the final patch list and file contents.
 ///
 /// `files` holds every generated file by its git name (ignored patches already removed,
@@ -473,15 +488,7 @@ pub fn assemble(
     mut files: BTreeMap<String, Vec<u8>>,
 ) -> Result<PatchPlan, PatchError> {
     for patch in &patches {
-        if !is_plain_file_name(&patch.name) {
-            return Err(PatchError::BadName {
-                subject: patch
-                    .commit
-                    .as_ref()
-                    .map_or_else(String::new, |c| c.summary.clone()),
-                name: patch.name.clone(),
-            });
-        }
+        check_name(patch)?;
     }
     let squashed = if mode == Mode::Legacy && patches.iter().any(|p| p.squash_commits) {
         squash_by_squash_commits(patches, &mut files)

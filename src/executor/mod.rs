@@ -78,14 +78,14 @@ fn exit_code(err: &StageError, runner: &RunnerEnv) -> u8 {
     match err.failure {
         Failure::Build => {
             eprintln!("srcgit: ERROR: {}", err.message);
-            if let Some(path) = &runner.build_exit_code_file {
-                if let Err(e) = std::fs::write(path, format!("{}\n", runner.build_failure)) {
-                    eprintln!(
-                        "srcgit: cannot write BUILD_EXIT_CODE_FILE {}: {e}",
-                        path.display()
-                    );
-                    return runner.system_failure;
-                }
+            if let Some(path) = &runner.build_exit_code_file
+                && let Err(e) = std::fs::write(path, format!("{}\n", runner.build_failure))
+            {
+                eprintln!(
+                    "srcgit: cannot write BUILD_EXIT_CODE_FILE {}: {e}",
+                    path.display()
+                );
+                return runner.system_failure;
             }
             runner.build_failure
         }

@@ -2,9 +2,9 @@
 //! `patch-id --stable` values.
 
 use std::ffi::OsString;
-use std::io::Write;
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, ChildStdout, Command, Stdio};
 
 use super::GitError;
 use crate::convert::patches::Generated;
@@ -98,6 +98,46 @@ impl GitCli {
         Ok(output.stdout)
     }
 
+    /// Starts `git format-patch` (argv as [`GitCli::format_patch`]) and returns a handle that
+    /// yields each file as soon as git has finished writing it, so the caller can process
+    /// patches while git produces the next ones.
+    pub fn spawn_format_patch(
+        &self,
+        source_git: &Path,
+        out_dir: &Path,
+        range: &str,
+        excludes: &[String],
+        no_prefix: bool,
+    ) -> Result<FormatPatchRun, GitError> {
+        let args = format_patch_args(out_dir, range, excludes, no_prefix);
+        let mut cmd = self.command(source_git);
+        cmd.args(&args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().map_err(GitError::Spawn)?;
+        let stdout = child.stdout.take().map(BufReader::new);
+        let stderr = child.stderr.take().map(|mut pipe| {
+            std::thread::spawn(move || {
+                let mut text = String::new();
+                let _ = pipe.read_to_string(&mut text);
+                text
+            })
+        });
+        Ok(FormatPatchRun {
+            child: Some(child),
+            stdout,
+            stderr,
+            pending: None,
+            dir: source_git.to_path_buf(),
+            args: args
+                .iter()
+                .map(|a| a.to_string_lossy())
+                .collect::<Vec<_>>()
+                .join(" "),
+        })
+    }
+
     /// `git format-patch --output-directory OUT [--no-prefix] RANGE -- . :(exclude)P...`,
     /// packit's exact argv, run in the source-git work tree. Returns the files in the order
     /// git wrote them.
@@ -149,5 +189,117 @@ impl GitCli {
     pub fn patch_id_stable(&self, dir: &Path, input: &[u8]) -> Result<String, GitError> {
         let out = self.run(dir, &["patch-id".into(), "--stable".into()], Some(input))?;
         Ok(String::from_utf8_lossy(&out).into_owned())
+    }
+}
+
+/// packit's argv for `git format-patch`.
+fn format_patch_args(
+    out_dir: &Path,
+    range: &str,
+    excludes: &[String],
+    no_prefix: bool,
+) -> Vec<OsString> {
+    let mut args: Vec<OsString> = vec!["format-patch".into(), "--output-directory".into()];
+    args.push(out_dir.as_os_str().to_owned());
+    if no_prefix {
+        args.push("--no-prefix".into());
+    }
+    args.push(range.into());
+    args.push("--".into());
+    args.push(".".into());
+    args.extend(
+        excludes
+            .iter()
+            .map(|p| OsString::from(format!(":(exclude){p}"))),
+    );
+    args
+}
+
+/// Reads a file `git format-patch` listed (a path relative to where it ran, or absolute).
+fn read_generated(dir: &Path, listed: &str) -> Result<Generated, GitError> {
+    let path = PathBuf::from(listed);
+    let full = if path.is_absolute() {
+        path
+    } else {
+        dir.join(path)
+    };
+    let bytes = std::fs::read(&full).map_err(GitError::io("cannot read patch", &full))?;
+    let file_name = full
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    Ok(Generated { file_name, bytes })
+}
+
+/// A running `git format-patch`. git prints each file name before writing the file, so a
+/// file is complete once the next name (or the end of the output) arrives. Dropping the
+/// handle kills git.
+pub struct FormatPatchRun {
+    child: Option<Child>,
+    stdout: Option<BufReader<ChildStdout>>,
+    stderr: Option<std::thread::JoinHandle<String>>,
+    pending: Option<String>,
+    dir: PathBuf,
+    args: String,
+}
+
+impl FormatPatchRun {
+    /// The next complete file, in git's order; `None` once git has finished successfully.
+    pub fn next_file(&mut self) -> Result<Option<Generated>, GitError> {
+        loop {
+            let mut line = String::new();
+            let read = match self.stdout.as_mut() {
+                Some(out) => out.read_line(&mut line).map_err(GitError::io(
+                    "cannot read the output of git format-patch",
+                    &self.dir,
+                ))?,
+                None => 0,
+            };
+            if read == 0 {
+                self.stdout = None;
+                self.wait()?;
+                return self
+                    .pending
+                    .take()
+                    .map(|p| read_generated(&self.dir, &p))
+                    .transpose();
+            }
+            let name = line.trim_end_matches('\n').to_string();
+            if name.is_empty() {
+                continue;
+            }
+            if let Some(done) = self.pending.replace(name) {
+                return read_generated(&self.dir, &done).map(Some);
+            }
+        }
+    }
+
+    fn wait(&mut self) -> Result<(), GitError> {
+        let Some(mut child) = self.child.take() else {
+            return Ok(());
+        };
+        let status = child.wait().map_err(GitError::Spawn)?;
+        let stderr = self
+            .stderr
+            .take()
+            .and_then(|h| h.join().ok())
+            .unwrap_or_default();
+        if status.success() {
+            return Ok(());
+        }
+        Err(GitError::Command {
+            args: self.args.clone(),
+            dir: self.dir.clone(),
+            stderr: stderr.trim().to_string(),
+        })
+    }
+}
+
+impl Drop for FormatPatchRun {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 }

@@ -9,7 +9,7 @@ mod history;
 mod remote;
 mod repo;
 
-pub use cli::{GitCli, GitEnv};
+pub use cli::{FormatPatchRun, GitCli, GitEnv};
 pub use history::{ancestry_path, date_order_walk, first_matching_commit, linearized_head};
 pub use remote::{Credentials, fetch, force_push};
 pub use repo::{Identity, Repo};

@@ -77,19 +77,19 @@ async fn existing_mr<F: Forge>(
     fork: &Project,
     branch: &str,
 ) -> Result<Option<MergeRequest>, WorkflowError> {
-    if let Some(pair) = ctx.store.pair_for_source(mr.target.id, mr.mr.iid)? {
-        if pair.dist_git_project_id == mr.rpms.id {
-            match ctx
-                .forge
-                .merge_request(mr.rpms.id, pair.dist_git_mr_iid)
-                .await
-            {
-                Ok(found) if found.state == "opened" || found.state == "closed" => {
-                    return Ok(Some(found));
-                }
-                Ok(_) | Err(ForgeError::NotFound { .. }) => {}
-                Err(e) => return Err(e.into()),
+    if let Some(pair) = ctx.store.pair_for_source(mr.target.id, mr.mr.iid)?
+        && pair.dist_git_project_id == mr.rpms.id
+    {
+        match ctx
+            .forge
+            .merge_request(mr.rpms.id, pair.dist_git_mr_iid)
+            .await
+        {
+            Ok(found) if found.state == "opened" || found.state == "closed" => {
+                return Ok(Some(found));
             }
+            Ok(_) | Err(ForgeError::NotFound { .. }) => {}
+            Err(e) => return Err(e.into()),
         }
     }
     let open = ctx.forge.open_merge_requests(mr.rpms.id, branch).await?;

@@ -87,10 +87,10 @@ pub(super) async fn convert_and_push<F: Forge>(
         },
     };
     let log = ctx.log.clone();
-    let result = tokio::task::spawn_blocking(move || work.run(&log))
+
+    tokio::task::spawn_blocking(move || work.run(&log))
         .await
-        .map_err(|e| WorkflowError::Host(format!("the conversion thread failed: {e}")))?;
-    result
+        .map_err(|e| WorkflowError::Host(format!("the conversion thread failed: {e}")))?
 }
 
 impl RepoJob {

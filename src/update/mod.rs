@@ -1,0 +1,451 @@
+//! `update-dist-git`: the I/O around the pure conversion. It reads both repositories,
+//! runs git for the patch bytes, lets `convert` decide everything, and only then writes
+//! dist-git — so a check that fails leaves dist-git exactly as it was.
+//!
+//! `git format-patch` is started first and runs while the sync guard, the pristine check
+//! and the file sync are planned; its patches are processed as git writes them.
+
+mod identity;
+mod patches;
+
+pub use identity::parse_git_date;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use git2::Oid;
+
+use crate::convert::config::{self, ConfigError, PackageConfig};
+use crate::convert::patches::PatchError;
+use crate::convert::spec::SpecError;
+use crate::convert::sync::{self, SyncError, SyncOp};
+use crate::convert::trailers;
+use crate::git::{GitCli, GitError, Identity, Repo};
+use crate::sync_status::{self, FROM_SOURCE_GIT, SyncStatusError};
+use patches::PatchJob;
+
+/// What to update and how.
+#[derive(Debug, Clone)]
+pub struct UpdateOptions {
+    /// The source-git work tree.
+    pub source_git: PathBuf,
+    /// The dist-git work tree.
+    pub dist_git: PathBuf,
+    /// Overrides `upstream_ref` of the config.
+    pub upstream_ref: Option<String>,
+    /// Commit with this message (title, blank line, body) when given.
+    pub message: Option<String>,
+    /// Skip the sync-status guard.
+    pub force: bool,
+    /// How to run git.
+    pub git: GitCli,
+    /// Author and committer of the dist-git commit; `None`: from the environment and
+    /// git configuration, like `git commit`.
+    pub identity: Option<(Identity, Identity)>,
+    /// The two path arguments as the user typed them (for packit's status texts).
+    pub display_paths: Option<(String, String)>,
+}
+
+/// What an update did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UpdateOutcome {
+    /// Source-git has nothing new; nothing was touched.
+    UpToDate(String),
+    /// dist-git was updated.
+    Updated(UpdateSummary),
+}
+
+/// Counts for the user.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UpdateSummary {
+    /// Files copied from source-git.
+    pub files_synced: usize,
+    /// Files removed from dist-git.
+    pub files_removed: usize,
+    /// Patch files written with new content.
+    pub patches_new: Vec<String>,
+    /// Patch files kept byte-identical because their diff did not change.
+    pub patches_unchanged: Vec<String>,
+    /// `PatchN:` tags added to the spec.
+    pub tags_added: Vec<String>,
+    /// The dist-git commit, when a message was given.
+    pub commit: Option<Oid>,
+}
+
+/// Why dist-git was not updated.
+#[derive(Debug, thiserror::Error)]
+pub enum UpdateError {
+    /// `.distro/source-git.yaml` is missing.
+    #[error(
+        "{0} does not exist: a source-git repository keeps its packaging in .distro/ with source-git.yaml"
+    )]
+    ConfigMissing(PathBuf),
+    /// `.distro/source-git.yaml` is wrong.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The sync guard could not run.
+    #[error(transparent)]
+    Status(#[from] SyncStatusError),
+    /// dist-git has commits source-git lacks (packit's behind/diverged text).
+    #[error("{0}")]
+    NotInSync(String),
+    /// dist-git has uncommitted changes or untracked files.
+    #[error(
+        "Cannot update the dist-git repo '{repo}', since it is not pristine ({}). \
+         Commit or stash the changes, or remove untracked files with `git clean -xdn` / `git clean -xdf`.",
+        .paths.join(", ")
+    )]
+    NotPristine {
+        /// The dist-git path.
+        repo: String,
+        /// Some offending paths.
+        paths: Vec<String>,
+    },
+    /// `upstream_ref` names nothing in source-git.
+    #[error("upstream_ref {reference:?} does not name a commit in source-git{}; fetch the upstream tags or fix upstream_ref in .distro/source-git.yaml", near_tags(.near))]
+    UnknownUpstreamRef {
+        /// The ref.
+        reference: String,
+        /// Tags that look like it.
+        near: Vec<String>,
+    },
+    /// Patch metadata is wrong.
+    #[error(transparent)]
+    Patches(#[from] PatchError),
+    /// A patch name collides with a packaging file.
+    #[error(
+        "Patch-name {0:?} would overwrite a file synced from .distro/; choose another Patch-name"
+    )]
+    PatchNameCollision(String),
+    /// The dist-git spec is missing after the sync.
+    #[error(
+        "dist-git has no {0} after syncing .distro/: add the spec to .distro/ (or fix downstream_package_name)"
+    )]
+    SpecMissing(String),
+    /// The spec is not UTF-8.
+    #[error("{0} is not UTF-8 text")]
+    SpecNotText(String),
+    /// A `Patch-id` is not above the existing patch numbers (packit's message).
+    #[error(
+        "The 'patch_id' requested ({requested}) for patch {name} is less than or equal to the last \
+         used patch ID.Re-ordering the patches using 'patch_id' is not allowed - if you want to change \
+         the order of those patches, please reorder the commits in your source-git repository."
+    )]
+    PatchIdTooLow {
+        /// The number asked for.
+        requested: u32,
+        /// The patch.
+        name: String,
+    },
+    /// Any other spec editing problem.
+    #[error(transparent)]
+    Spec(#[from] SpecError),
+    /// `files_to_sync` is unusable.
+    #[error(transparent)]
+    Sync(#[from] SyncError),
+    /// `-m`/`-F` given but nothing changed (packit's message).
+    #[error("No changes are present in the dist-git repo: nothing to commit.")]
+    NothingToCommit,
+    /// No identity for the commit.
+    #[error("{0}")]
+    Identity(String),
+    /// git trouble.
+    #[error(transparent)]
+    Git(#[from] GitError),
+    /// A broken invariant: a bug in srcgit.
+    #[error("internal error (please report it): {0}")]
+    Internal(String),
+}
+
+fn near_tags(near: &[String]) -> String {
+    if near.is_empty() {
+        " (the repository has no tags)".to_string()
+    } else {
+        format!(" (tags near it: {})", near.join(", "))
+    }
+}
+
+/// Everything the update will write, decided before anything is written.
+#[derive(Debug, Default)]
+struct DistGitChange {
+    sync_ops: Vec<SyncOp>,
+    patch_files: BTreeMap<String, Vec<u8>>,
+    spec: Option<(String, String)>,
+    summary: UpdateSummary,
+}
+
+/// Runs `update-dist-git`.
+pub fn update_dist_git(opts: &UpdateOptions) -> Result<UpdateOutcome, UpdateError> {
+    let source_git = Repo::open(&opts.source_git)?;
+    let dist_git = Repo::open(&opts.dist_git)?;
+    let source_head = source_git.head()?;
+    let dist_head = dist_git.head()?;
+    let config = load_config(&source_git, &dist_git)?;
+    let upstream_ref = opts
+        .upstream_ref
+        .clone()
+        .or_else(|| config.upstream_ref.clone());
+    // Started first; its errors surface below, where packit would meet them.
+    let patch_job = upstream_ref.as_deref().map(|reference| {
+        PatchJob::start(
+            &opts.git,
+            &config,
+            &source_git,
+            source_head,
+            &dist_git,
+            reference,
+        )
+    });
+    if !opts.force
+        && let Some(up_to_date) = guard(opts, &source_git, source_head, &dist_git, dist_head)?
+    {
+        return Ok(UpdateOutcome::UpToDate(up_to_date));
+    }
+    let unclean = dist_git.unclean_paths()?;
+    if !unclean.is_empty() {
+        return Err(UpdateError::NotPristine {
+            repo: dist_git.workdir().display().to_string(),
+            paths: unclean.into_iter().take(5).collect(),
+        });
+    }
+    let mut change = plan(
+        opts,
+        &config,
+        &source_git,
+        &dist_git,
+        patch_job.transpose()?,
+    )?;
+    let message = opts
+        .message
+        .as_deref()
+        .filter(|m| !m.is_empty())
+        .map(|m| commit_message(m, source_head));
+    let identity = match (&message, &opts.identity) {
+        (Some(_), Some(ids)) => Some(ids.clone()),
+        (Some(_), None) => Some(identity::identity_from_env(&dist_git)?),
+        (None, _) => None,
+    };
+    apply(&change, &source_git, &dist_git)?;
+    if let (Some(message), Some((author, committer))) = (message, identity) {
+        let oid = dist_git.commit_all(&message, &author, &committer)?;
+        change.summary.commit = Some(oid.ok_or(UpdateError::NothingToCommit)?);
+    }
+    Ok(UpdateOutcome::Updated(change.summary))
+}
+
+fn load_config(source_git: &Repo, dist_git: &Repo) -> Result<PackageConfig, UpdateError> {
+    let path = source_git.workdir().join(config::CONFIG_PATH);
+    let text = match std::fs::read(&path) {
+        Ok(bytes) => String::from_utf8(bytes).map_err(|_| {
+            UpdateError::Config(ConfigError::Unsupported {
+                line: 1,
+                reason: "the file is not UTF-8 text".into(),
+            })
+        })?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(UpdateError::ConfigMissing(path));
+        }
+        Err(e) => {
+            return Err(GitError::Io {
+                what: "cannot read",
+                path,
+                source: e,
+            }
+            .into());
+        }
+    };
+    let dir_name = dist_git
+        .workdir()
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    Ok(config::parse(&text, &dir_name)?)
+}
+
+/// The sync-status guard: an error when dist-git has unsynced commits, the "up to date"
+/// text when source-git has nothing new, `None` to go on.
+fn guard(
+    opts: &UpdateOptions,
+    source_git: &Repo,
+    source_head: Oid,
+    dist_git: &Repo,
+    dist_head: Oid,
+) -> Result<Option<String>, UpdateError> {
+    let status = sync_status::sync_status(source_git, source_head, dist_git, dist_head)?;
+    let (sg_arg, dg_arg) = opts.display_paths.clone().unwrap_or_else(|| {
+        (
+            opts.source_git.display().to_string(),
+            opts.dist_git.display().to_string(),
+        )
+    });
+    let counts = sync_status::Counts {
+        source_git: match status.source_git_start {
+            Some(start) if status.dist_git_start.is_none() => {
+                sync_status::commits_from(source_git, start, source_head)?
+            }
+            _ => 0,
+        },
+        dist_git: match status.dist_git_start {
+            Some(start) => sync_status::commits_from(dist_git, start, dist_head)?,
+            None => 0,
+        },
+    };
+    let text = sync_status::describe(&status, counts, &sg_arg, &dg_arg);
+    if status.dist_git_start.is_some() {
+        return Err(UpdateError::NotInSync(text.trim_end().to_string()));
+    }
+    Ok(status.source_git_start.is_none().then_some(text))
+}
+
+/// Decides everything the update writes: the file sync, then the patches and spec tags.
+fn plan(
+    opts: &UpdateOptions,
+    config: &PackageConfig,
+    source_git: &Repo,
+    dist_git: &Repo,
+    patch_job: Option<PatchJob>,
+) -> Result<DistGitChange, UpdateError> {
+    let source_tree = sync::read_tree(source_git.workdir())
+        .map_err(GitError::io("cannot read", source_git.workdir()))?;
+    let dest_tree = sync::read_tree(dist_git.workdir())
+        .map_err(GitError::io("cannot read", dist_git.workdir()))?;
+    let sync_ops = sync::plan_all(&config.files_to_sync, &source_tree, &dest_tree)?;
+    let mut change = DistGitChange {
+        summary: summarize_sync(&sync_ops),
+        sync_ops,
+        ..Default::default()
+    };
+    let Some(job) = patch_job else {
+        return Ok(change);
+    };
+    let spec_name = config.dist_git_spec();
+    let spec_text = spec_after_sync(&spec_name, &change.sync_ops, source_git, dist_git)?;
+    let patches = job.collect(&opts.git, source_git, &spec_text, config.patch_id_digits)?;
+    for name in patches.plan.files.keys() {
+        if *name == spec_name || synced_paths(&change.sync_ops).any(|p| p == *name) {
+            return Err(UpdateError::PatchNameCollision(name.clone()));
+        }
+    }
+    let written = patches::undo_identical(&opts.git, dist_git, &patches.plan)?;
+    change.summary.patches_new = written
+        .files
+        .keys()
+        .filter(|n| !written.unchanged.contains(n))
+        .cloned()
+        .collect();
+    change.summary.patches_unchanged = written.unchanged;
+    change.summary.tags_added = patches.tags;
+    change.patch_files = written.files;
+    change.spec = patches.spec.map(|text| (spec_name, text));
+    Ok(change)
+}
+
+fn summarize_sync(ops: &[SyncOp]) -> UpdateSummary {
+    let mut summary = UpdateSummary::default();
+    for op in ops {
+        match op {
+            SyncOp::CopyFile { .. } | SyncOp::CopySymlink { .. } => summary.files_synced += 1,
+            SyncOp::Remove { .. } | SyncOp::RemoveDir { .. } => summary.files_removed += 1,
+            SyncOp::CreateDir { .. } | SyncOp::SetMode { .. } => {}
+        }
+    }
+    summary
+}
+
+/// dist-git paths the sync writes.
+fn synced_paths(ops: &[SyncOp]) -> impl Iterator<Item = String> + '_ {
+    ops.iter().filter_map(|op| match op {
+        SyncOp::CopyFile { to, .. } | SyncOp::CopySymlink { to, .. } => Some(to.clone()),
+        _ => None,
+    })
+}
+
+/// The dist-git spec text once the sync has run.
+fn spec_after_sync(
+    spec_name: &str,
+    ops: &[SyncOp],
+    source_git: &Repo,
+    dist_git: &Repo,
+) -> Result<String, UpdateError> {
+    let last = ops.iter().rev().find_map(|op| match op {
+        SyncOp::CopyFile { from, to, .. } if to == spec_name => {
+            Some(Some(source_git.workdir().join(from)))
+        }
+        SyncOp::Remove { path } if path == spec_name => Some(None),
+        _ => None,
+    });
+    let path = match last {
+        Some(Some(source)) => source,
+        Some(None) => return Err(UpdateError::SpecMissing(spec_name.to_string())),
+        None => dist_git.workdir().join(spec_name),
+    };
+    let bytes = match std::fs::read(&path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(UpdateError::SpecMissing(spec_name.to_string()));
+        }
+        Err(e) => {
+            return Err(GitError::Io {
+                what: "cannot read",
+                path,
+                source: e,
+            }
+            .into());
+        }
+    };
+    String::from_utf8(bytes).map_err(|_| UpdateError::SpecNotText(spec_name.to_string()))
+}
+
+/// Writes the planned change. Files whose bytes do not change are left alone.
+fn apply(change: &DistGitChange, source_git: &Repo, dist_git: &Repo) -> Result<(), UpdateError> {
+    let root = dist_git.workdir();
+    sync::apply(&change.sync_ops, source_git.workdir(), root)
+        .map_err(GitError::io("cannot sync files into", root))?;
+    for (name, bytes) in &change.patch_files {
+        write_if_changed(&root.join(name), bytes)?;
+    }
+    if let Some((name, text)) = &change.spec {
+        write_if_changed(&root.join(name), text.as_bytes())?;
+    }
+    Ok(())
+}
+
+fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<(), UpdateError> {
+    if std::fs::read(path).is_ok_and(|old| old == bytes) {
+        return Ok(());
+    }
+    std::fs::write(path, bytes).map_err(GitError::io("cannot write", path))?;
+    Ok(())
+}
+
+/// packit's dist-git commit message: title and body split at the first blank line, the
+/// `From-source-git-commit` trailer added by git's rules, then `git commit` cleanup.
+fn commit_message(message: &str, source_head: Oid) -> String {
+    let (title, body) = message.split_once("\n\n").unwrap_or((message, ""));
+    let mut text = format!("{title}\n");
+    if !body.is_empty() {
+        text.push('\n');
+        text.push_str(body);
+        text.push('\n');
+    }
+    let with_trailer = trailers::set_trailer(&text, FROM_SOURCE_GIT, &source_head.to_string());
+    trailers::stripspace(&with_trailer)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commit_message_gets_the_trailer() {
+        let sha = Oid::from_str("1971dad92d7de641ef737f6e1b275e5c6d056d65").unwrap();
+        assert_eq!(
+            commit_message("Update\n\nBody text.", sha),
+            format!("Update\n\nBody text.\n\nFrom-source-git-commit: {sha}\n")
+        );
+        assert_eq!(
+            commit_message("Title only", sha),
+            format!("Title only\n\nFrom-source-git-commit: {sha}\n")
+        );
+    }
+}
