@@ -23,8 +23,14 @@ pub mod workflow;
 /// Runs a parsed command line and returns the process exit code.
 pub fn run(cli: cli::Cli) -> u8 {
     match &cli.command {
-        cli::Command::Convert(args) => local::convert(args),
-        cli::Command::Status(args) => local::status(args),
+        cli::Command::Convert(args) => {
+            telemetry::init_cli();
+            local::convert(args)
+        }
+        cli::Command::Status(args) => {
+            telemetry::init_cli();
+            local::status(args)
+        }
         cli::Command::Executor(stage) => executor::run(stage, cli.config.as_deref()),
     }
 }

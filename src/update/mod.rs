@@ -175,9 +175,11 @@ struct DistGitChange {
 }
 
 /// Runs `update-dist-git`.
+#[tracing::instrument(level = "debug", skip_all)]
 pub fn update_dist_git(opts: &UpdateOptions) -> Result<UpdateOutcome, UpdateError> {
-    let source_git = Repo::open(&opts.source_git)?;
-    let dist_git = Repo::open(&opts.dist_git)?;
+    let (source_git, dist_git) = tracing::debug_span!("open").in_scope(|| {
+        Ok::<_, GitError>((Repo::open(&opts.source_git)?, Repo::open(&opts.dist_git)?))
+    })?;
     let source_head = source_git.head()?;
     let dist_head = dist_git.head()?;
     let config = load_config(&source_git, &dist_git)?;
@@ -201,7 +203,7 @@ pub fn update_dist_git(opts: &UpdateOptions) -> Result<UpdateOutcome, UpdateErro
     {
         return Ok(UpdateOutcome::UpToDate(up_to_date));
     }
-    let unclean = dist_git.unclean_paths()?;
+    let unclean = tracing::debug_span!("pristine").in_scope(|| dist_git.unclean_paths())?;
     if !unclean.is_empty() {
         return Err(UpdateError::NotPristine {
             repo: dist_git.workdir().display().to_string(),
@@ -233,6 +235,7 @@ pub fn update_dist_git(opts: &UpdateOptions) -> Result<UpdateOutcome, UpdateErro
     Ok(UpdateOutcome::Updated(change.summary))
 }
 
+#[tracing::instrument(level = "debug", skip_all)]
 fn load_config(source_git: &Repo, dist_git: &Repo) -> Result<PackageConfig, UpdateError> {
     let path = source_git.workdir().join(config::CONFIG_PATH);
     let text = match std::fs::read(&path) {
@@ -264,6 +267,7 @@ fn load_config(source_git: &Repo, dist_git: &Repo) -> Result<PackageConfig, Upda
 
 /// The sync-status guard: an error when dist-git has unsynced commits, the "up to date"
 /// text when source-git has nothing new, `None` to go on.
+#[tracing::instrument(level = "debug", skip_all)]
 fn guard(
     opts: &UpdateOptions,
     source_git: &Repo,
@@ -305,11 +309,16 @@ fn plan(
     dist_git: &Repo,
     patch_job: Option<PatchJob>,
 ) -> Result<DistGitChange, UpdateError> {
-    let source_tree = sync::read_tree(source_git.workdir())
-        .map_err(GitError::io("cannot read", source_git.workdir()))?;
-    let dest_tree = sync::read_tree(dist_git.workdir())
-        .map_err(GitError::io("cannot read", dist_git.workdir()))?;
-    let sync_ops = sync::plan_all(&config.files_to_sync, &source_tree, &dest_tree)?;
+    let (source_tree, dest_tree) =
+        tracing::debug_span!("read_trees").in_scope(|| -> Result<_, UpdateError> {
+            let source = sync::read_tree(source_git.workdir())
+                .map_err(GitError::io("cannot read", source_git.workdir()))?;
+            let dest = sync::read_tree(dist_git.workdir())
+                .map_err(GitError::io("cannot read", dist_git.workdir()))?;
+            Ok((source, dest))
+        })?;
+    let sync_ops = tracing::debug_span!("sync_plan")
+        .in_scope(|| sync::plan_all(&config.files_to_sync, &source_tree, &dest_tree))?;
     let mut change = DistGitChange {
         summary: summarize_sync(&sync_ops),
         sync_ops,
@@ -320,13 +329,15 @@ fn plan(
     };
     let spec_name = config.dist_git_spec();
     let spec_text = spec_after_sync(&spec_name, &change.sync_ops, source_git, dist_git)?;
-    let patches = job.collect(&opts.git, source_git, &spec_text, config.patch_id_digits)?;
+    let patches = tracing::debug_span!("collect_patches")
+        .in_scope(|| job.collect(&opts.git, source_git, &spec_text, config.patch_id_digits))?;
     for name in patches.plan.files.keys() {
         if *name == spec_name || synced_paths(&change.sync_ops).any(|p| p == *name) {
             return Err(UpdateError::PatchNameCollision(name.clone()));
         }
     }
-    let written = patches::undo_identical(&opts.git, dist_git, &patches.plan)?;
+    let written = tracing::debug_span!("undo_identical")
+        .in_scope(|| patches::undo_identical(&opts.git, dist_git, &patches.plan))?;
     change.summary.patches_new = written
         .files
         .keys()
@@ -397,6 +408,7 @@ fn spec_after_sync(
 }
 
 /// Writes the planned change. Files whose bytes do not change are left alone.
+#[tracing::instrument(level = "debug", skip_all)]
 fn apply(change: &DistGitChange, source_git: &Repo, dist_git: &Repo) -> Result<(), UpdateError> {
     let root = dist_git.workdir();
     sync::apply(&change.sync_ops, source_git.workdir(), root)

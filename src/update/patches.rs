@@ -74,6 +74,7 @@ fn resolve_upstream(repo: &Repo, reference: &str) -> Result<Oid, UpdateError> {
 impl PatchJob {
     /// Resolves the range (linearising the history like packit when a commit has a parent
     /// outside it) and starts `git format-patch` into a scratch directory.
+    #[tracing::instrument(level = "debug", skip_all, fields(upstream_ref = reference))]
     pub fn start(
         git: &GitCli,
         config: &PackageConfig,
