@@ -642,3 +642,86 @@ fn persistent_server_errors_are_a_system_failure() {
     );
     assert!(rpms_mrs(&world).is_empty());
 }
+
+#[test]
+fn a_fork_mr_whose_pipeline_runs_in_the_fork_gets_its_statuses_on_the_target() {
+    let world = world(WorldOptions::default());
+    let fork = world.gl.fork_project(SRC, "contributor", None).unwrap();
+    let mr = world
+        .gl
+        .create_merge_request(
+            fake_gitlab::MrSpec::new(&fork.path_with_namespace, "fix", SRC, "c10s", "contributor")
+                .title("A contribution"),
+        )
+        .unwrap();
+    let job = world
+        .gl
+        .create_srcgit_pipeline(
+            &mr,
+            fake_gitlab::SrcgitJob {
+                name: JOB_NAME.into(),
+                location: fake_gitlab::PipelineLocation::Source,
+                user: Some("contributor".into()),
+                script: vec![format!("touch {}", world.marker().display())],
+                ..fake_gitlab::SrcgitJob::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(
+        job.project_id, fork.id,
+        "GitLab runs fork MR pipelines in the fork"
+    );
+    let run = run_job(&world, &job);
+    assert!(run.passed, "{}", run.log);
+    assert!(!world.marker().exists());
+    assert_eq!(rpms_mrs(&world).len(), 1);
+    // the bot may not post in the contributor's fork: the statuses go onto the MR head in
+    // the target project, and the job log says so
+    let sha = job_sha(&world, &job);
+    assert!(statuses(&world, &fork.path_with_namespace, &sha).is_empty());
+    let st = statuses(&world, SRC, &sha);
+    assert_eq!(st.get("dist-git"), Some(&JobStatus::Success), "{st:?}");
+    assert_eq!(
+        st.get("dist-git: rpmbuild"),
+        Some(&JobStatus::Success),
+        "{st:?}"
+    );
+    assert!(
+        run.log
+            .contains("posting them on the merge request head in project"),
+        "{}",
+        run.log
+    );
+    assert_no_token(&run);
+}
+
+#[test]
+fn a_fork_mr_pipeline_run_in_the_parent_gets_its_statuses_on_its_pipeline() {
+    let world = world(WorldOptions::default());
+    let fork = world.gl.fork_project(SRC, "contributor", None).unwrap();
+    let mr = world
+        .gl
+        .create_merge_request(
+            fake_gitlab::MrSpec::new(&fork.path_with_namespace, "fix", SRC, "c10s", "contributor")
+                .title("A contribution"),
+        )
+        .unwrap();
+    // a packager runs the MR pipeline in the parent project ("Run pipeline")
+    let job = world
+        .gl
+        .create_srcgit_pipeline(
+            &mr,
+            fake_gitlab::SrcgitJob {
+                name: JOB_NAME.into(),
+                location: fake_gitlab::PipelineLocation::Target,
+                user: Some("packager".into()),
+                ..fake_gitlab::SrcgitJob::default()
+            },
+        )
+        .unwrap();
+    let run = run_job(&world, &job);
+    assert!(run.passed, "{}", run.log);
+    let sha = job_sha(&world, &job);
+    let attached = world.gl.statuses(SRC, &sha);
+    assert!(!attached.is_empty() && attached.iter().all(|s| s.pipeline_id == job.pipeline_id));
+}

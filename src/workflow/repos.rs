@@ -60,10 +60,9 @@ pub(super) async fn convert_and_push<F: Forge>(
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64);
-    let pipeline_url = if ctx.job.project_id == mr.source.id {
-        &mr.source.http_url_to_repo
-    } else {
-        &mr.target.http_url_to_repo
+    let pipeline_url = match &mr.source {
+        Some(source) if ctx.job.project_id == source.id => &source.http_url_to_repo,
+        _ => &mr.target.http_url_to_repo,
     };
     let work = RepoJob {
         job_dir: job_dir.to_path_buf(),

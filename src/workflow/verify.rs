@@ -17,8 +17,10 @@ pub struct VerifiedMr {
     pub mr: MergeRequest,
     /// Its target project (in a served namespace).
     pub target: Project,
-    /// The project the MR's branch lives in (a contributor's fork, or `target`).
-    pub source: Project,
+    /// The project the MR's branch lives in (a contributor's fork, or `target`); `None`
+    /// when the bot cannot see it (a private fork): everything srcgit needs from the MR
+    /// head is also in the target project (`refs/merge-requests/<iid>/head`).
+    pub source: Option<Project>,
     /// The paired rpms project.
     pub rpms: Project,
     /// The dist-git namespace of the mapping.
@@ -48,10 +50,6 @@ pub async fn verify<F: Forge>(
     let Some((claimed_project, iid)) = job.claimed_mr else {
         return Err(WorkflowError::Build(NOT_AN_MR_PIPELINE.to_string()));
     };
-    let pipeline = forge.pipeline(job.project_id, job.pipeline_id).await?;
-    if pipeline.source != "merge_request_event" {
-        return Err(WorkflowError::Build(NOT_AN_MR_PIPELINE.to_string()));
-    }
     let mr = forge
         .merge_request(claimed_project, iid)
         .await
@@ -67,24 +65,37 @@ pub async fn verify<F: Forge>(
             job.project_path
         )));
     }
+    // Read from the target project, where the MR lives: it lists the pipelines of both
+    // projects (a contributor's fork may be invisible to the bot).
     let pipelines = forge
         .merge_request_pipelines(mr.target_project_id, iid)
         .await?;
-    if !pipelines
+    let Some(pipeline) = pipelines
         .iter()
-        .any(|p| p.id == job.pipeline_id && p.project_id == job.project_id)
-    {
+        .find(|p| p.id == job.pipeline_id && p.project_id == job.project_id)
+    else {
         return Err(WorkflowError::Build(format!(
             "pipeline {} is not a pipeline of merge request !{iid}",
             job.pipeline_id
         )));
+    };
+    // branch pipelines of the source branch are listed too
+    if pipeline.source != "merge_request_event" {
+        return Err(WorkflowError::Build(NOT_AN_MR_PIPELINE.to_string()));
     }
     let target = forge.project(&ProjectRef::Id(mr.target_project_id)).await?;
     let mapping = served_mapping(settings, &target.path, &mr.target_branch)?;
     let source = if mr.source_project_id == target.id {
-        target.clone()
+        Some(target.clone())
     } else {
-        forge.project(&ProjectRef::Id(mr.source_project_id)).await?
+        match forge.project(&ProjectRef::Id(mr.source_project_id)).await {
+            Ok(project) => Some(project),
+            Err(
+                crate::forge::ForgeError::NotFound { .. }
+                | crate::forge::ForgeError::Forbidden { .. },
+            ) => None,
+            Err(e) => return Err(e.into()),
+        }
     };
     let rpms_path = ProjectPath(format!("{}/{}", mapping.dist_git, target.path.name()));
     let rpms = forge
