@@ -152,20 +152,10 @@ pub fn pipeline_state(status: CiStatus) -> CommitState {
 /// shown as `success` with a description that says it failed.
 pub fn job_state(status: CiStatus, allow_failure: bool) -> CommitState {
     match status {
-        CiStatus::Created
-        | CiStatus::WaitingForResource
-        | CiStatus::Preparing
-        | CiStatus::Pending
-        | CiStatus::Scheduled
-        | CiStatus::Unknown => CommitState::Pending,
-        CiStatus::Running | CiStatus::Canceling | CiStatus::WaitingForCallback => {
-            CommitState::Running
-        }
-        CiStatus::Success => CommitState::Success,
         CiStatus::Failed if allow_failure => CommitState::Success,
-        CiStatus::Failed => CommitState::Failed,
-        CiStatus::Canceled => CommitState::Canceled,
-        CiStatus::Skipped | CiStatus::Manual => CommitState::Skipped,
+        // a manual job that was not started is not waiting for anything
+        CiStatus::Manual => CommitState::Skipped,
+        other => pipeline_state(other),
     }
 }
 

@@ -149,40 +149,12 @@ impl GitCli {
         excludes: &[String],
         no_prefix: bool,
     ) -> Result<Vec<Generated>, GitError> {
-        let mut args: Vec<OsString> = vec!["format-patch".into(), "--output-directory".into()];
-        args.push(out_dir.as_os_str().to_owned());
-        if no_prefix {
-            args.push("--no-prefix".into());
+        let mut run = self.spawn_format_patch(source_git, out_dir, range, excludes, no_prefix)?;
+        let mut files = Vec::new();
+        while let Some(file) = run.next_file()? {
+            files.push(file);
         }
-        args.push(range.into());
-        args.push("--".into());
-        args.push(".".into());
-        args.extend(
-            excludes
-                .iter()
-                .map(|p| OsString::from(format!(":(exclude){p}"))),
-        );
-        let stdout = self.run(source_git, &args, None)?;
-        let listing = String::from_utf8_lossy(&stdout);
-        listing
-            .lines()
-            .filter(|line| !line.is_empty())
-            .map(|line| {
-                let path = PathBuf::from(line);
-                let full = if path.is_absolute() {
-                    path
-                } else {
-                    source_git.join(path)
-                };
-                let bytes =
-                    std::fs::read(&full).map_err(GitError::io("cannot read patch", &full))?;
-                let file_name = full
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default();
-                Ok(Generated { file_name, bytes })
-            })
-            .collect()
+        Ok(files)
     }
 
     /// `git patch-id --stable` over `input` (run in `dir`, as packit runs it in dist-git).

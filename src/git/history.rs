@@ -75,6 +75,33 @@ fn walk(
     Ok(())
 }
 
+/// The commits `keep` accepts, reachable from `head`, in `git rev-list` order.
+fn ordered(repo: &Repository, head: Oid, keep: impl Fn(Oid) -> bool) -> Result<Vec<Oid>, GitError> {
+    let mut out = Vec::new();
+    walk(repo, head, keep, |c| {
+        out.push(c.id());
+        true
+    })?;
+    Ok(out)
+}
+
+/// `base..head` oldest first, parents before children (`--topo-order --reverse`).
+fn oldest_first<'r>(
+    repo: &'r Repository,
+    head: Oid,
+    base: Oid,
+) -> Result<git2::Revwalk<'r>, GitError> {
+    let mut revwalk = repo
+        .revwalk()
+        .map_err(GitError::git2("cannot walk history"))?;
+    revwalk
+        .set_sorting(Sort::TOPOLOGICAL | Sort::REVERSE)
+        .and_then(|()| revwalk.push(head))
+        .and_then(|()| revwalk.hide(base))
+        .map_err(GitError::git2("cannot walk history"))?;
+    Ok(revwalk)
+}
+
 /// The commits of `base..head` in `git rev-list` order (newest first).
 pub fn date_order_walk(
     repo: &Repository,
@@ -82,17 +109,7 @@ pub fn date_order_walk(
     base: Option<Oid>,
 ) -> Result<Vec<Oid>, GitError> {
     let set = range_set(repo, head, base)?;
-    let mut out = Vec::with_capacity(set.len());
-    walk(
-        repo,
-        head,
-        |oid| set.contains(&oid),
-        |c| {
-            out.push(c.id());
-            true
-        },
-    )?;
-    Ok(out)
+    ordered(repo, head, |oid| set.contains(&oid))
 }
 
 /// Commits reachable from `head` but not from `base` (libgit2 computes the set).
@@ -138,16 +155,8 @@ pub fn first_matching_commit(
 
 /// `git rev-list --ancestry-path <from>..<head>` in git's order (newest first).
 pub fn ancestry_path(repo: &Repository, from: Oid, head: Oid) -> Result<Vec<Oid>, GitError> {
-    let mut revwalk = repo
-        .revwalk()
-        .map_err(GitError::git2("cannot walk history"))?;
-    revwalk
-        .set_sorting(Sort::TOPOLOGICAL | Sort::REVERSE)
-        .and_then(|()| revwalk.push(head))
-        .and_then(|()| revwalk.hide(from))
-        .map_err(GitError::git2("cannot walk history"))?;
     let mut on_path = HashSet::new();
-    for oid in revwalk {
+    for oid in oldest_first(repo, head, from)? {
         let oid = oid.map_err(GitError::git2("cannot walk history"))?;
         let commit = repo
             .find_commit(oid)
@@ -159,17 +168,7 @@ pub fn ancestry_path(repo: &Repository, from: Oid, head: Oid) -> Result<Vec<Oid>
             on_path.insert(oid);
         }
     }
-    let mut out = Vec::with_capacity(on_path.len());
-    walk(
-        repo,
-        head,
-        |oid| on_path.contains(&oid),
-        |c| {
-            out.push(c.id());
-            true
-        },
-    )?;
-    Ok(out)
+    ordered(repo, head, |oid| on_path.contains(&oid))
 }
 
 /// packit's `are_child_commits_contained`: every commit of `base..head` has only parents
@@ -215,16 +214,8 @@ pub fn linearized_head(repo: &Repository, base: Oid, head: Oid) -> Result<Option
     if contained(repo, base, &range)? {
         return Ok(None);
     }
-    let mut revwalk = repo
-        .revwalk()
-        .map_err(GitError::git2("cannot walk history"))?;
-    revwalk
-        .set_sorting(Sort::TOPOLOGICAL | Sort::REVERSE)
-        .and_then(|()| revwalk.push(head))
-        .and_then(|()| revwalk.hide(base))
-        .map_err(GitError::git2("cannot walk history"))?;
     let mut rewritten: HashMap<Oid, Oid> = HashMap::new();
-    for oid in revwalk {
+    for oid in oldest_first(repo, head, base)? {
         let oid = oid.map_err(GitError::git2("cannot walk history"))?;
         let commit = repo
             .find_commit(oid)

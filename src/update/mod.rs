@@ -238,25 +238,13 @@ pub fn update_dist_git(opts: &UpdateOptions) -> Result<UpdateOutcome, UpdateErro
 #[tracing::instrument(level = "debug", skip_all)]
 fn load_config(source_git: &Repo, dist_git: &Repo) -> Result<PackageConfig, UpdateError> {
     let path = source_git.workdir().join(config::CONFIG_PATH);
-    let text = match std::fs::read(&path) {
-        Ok(bytes) => String::from_utf8(bytes).map_err(|_| {
-            UpdateError::Config(ConfigError::Unsupported {
-                line: 1,
-                reason: "the file is not UTF-8 text".into(),
-            })
-        })?,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(UpdateError::ConfigMissing(path));
-        }
-        Err(e) => {
-            return Err(GitError::Io {
-                what: "cannot read",
-                path,
-                source: e,
-            }
-            .into());
-        }
-    };
+    let bytes = read_optional(&path)?.ok_or_else(|| UpdateError::ConfigMissing(path.clone()))?;
+    let text = String::from_utf8(bytes).map_err(|_| {
+        UpdateError::Config(ConfigError::Unsupported {
+            line: 1,
+            reason: "the file is not UTF-8 text".into(),
+        })
+    })?;
     let dir_name = dist_git
         .workdir()
         .file_name()
@@ -390,21 +378,23 @@ fn spec_after_sync(
         Some(None) => return Err(UpdateError::SpecMissing(spec_name.to_string())),
         None => dist_git.workdir().join(spec_name),
     };
-    let bytes = match std::fs::read(&path) {
-        Ok(bytes) => bytes,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(UpdateError::SpecMissing(spec_name.to_string()));
-        }
-        Err(e) => {
-            return Err(GitError::Io {
-                what: "cannot read",
-                path,
-                source: e,
-            }
-            .into());
-        }
-    };
+    let bytes =
+        read_optional(&path)?.ok_or_else(|| UpdateError::SpecMissing(spec_name.to_string()))?;
     String::from_utf8(bytes).map_err(|_| UpdateError::SpecNotText(spec_name.to_string()))
+}
+
+/// A file's bytes, `None` when it does not exist.
+fn read_optional(path: &Path) -> Result<Option<Vec<u8>>, UpdateError> {
+    match std::fs::read(path) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(GitError::Io {
+            what: "cannot read",
+            path: path.to_path_buf(),
+            source: e,
+        }
+        .into()),
+    }
 }
 
 /// Writes the planned change. Files whose bytes do not change are left alone.

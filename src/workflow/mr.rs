@@ -9,7 +9,7 @@ use crate::forge::{
     Forge, ForgeError, MergeRequest, MergeRequestUpdate, NewMergeRequest, Project, ProjectRef,
 };
 use crate::ids::ProjectPath;
-use crate::naming::{self, SourceMr};
+use crate::naming;
 use crate::store::Pair;
 
 /// How long a new fork may take to become usable.
@@ -106,13 +106,7 @@ pub(super) async fn open_or_update<F: Forge>(
     branch: &str,
     pushed: &Pushed,
 ) -> Result<MergeRequest, WorkflowError> {
-    let source = SourceMr {
-        project: &mr.target.path,
-        iid: mr.mr.iid,
-        url: &mr.mr.web_url,
-        title: &mr.mr.title,
-        description: &mr.mr.description,
-    };
+    let source = mr.source_mr();
     let description = naming::rpms_mr_description(&source);
     let rpms_mr = match existing_mr(ctx, mr, fork, branch).await? {
         Some(found) => update_if_needed(ctx, mr, found, &description).await?,

@@ -10,7 +10,7 @@ use super::{Context, Pushed, VerifiedMr, WorkflowError, git_env};
 use crate::forge::{Forge, Project};
 use crate::git::{self, Credentials, GitCli, GitError, Identity, Repo};
 use crate::ids::CommitSha;
-use crate::naming::{self, SourceMr};
+use crate::naming;
 use crate::sync_status::FROM_SOURCE_GIT;
 use crate::update::{self, UpdateError, UpdateOptions};
 
@@ -50,13 +50,7 @@ pub(super) async fn convert_and_push<F: Forge>(
         .split(['/', ':'])
         .next()
         .unwrap_or("gitlab");
-    let source = SourceMr {
-        project: &mr.target.path,
-        iid: mr.mr.iid,
-        url: &mr.mr.web_url,
-        title: &mr.mr.title,
-        description: &mr.mr.description,
-    };
+    let source = mr.source_mr();
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64);

@@ -7,7 +7,7 @@ use super::WorkflowError;
 use crate::forge::{Forge, MergeRequest, Project, ProjectRef};
 use crate::ids::ProjectPath;
 use crate::job::JobContext;
-use crate::naming;
+use crate::naming::{self, SourceMr};
 use crate::settings::{Mapping, Settings};
 
 /// A merge request srcgit may act on, and the projects around it.
@@ -25,6 +25,19 @@ pub struct VerifiedMr {
     pub rpms: Project,
     /// The dist-git namespace of the mapping.
     pub dist_git_namespace: String,
+}
+
+impl VerifiedMr {
+    /// What the rpms MR and the dist-git commit say about the source-git MR.
+    pub fn source_mr(&self) -> SourceMr<'_> {
+        SourceMr {
+            project: &self.target.path,
+            iid: self.mr.iid,
+            url: &self.mr.web_url,
+            title: &self.mr.title,
+            description: &self.mr.description,
+        }
+    }
 }
 
 const NOT_AN_MR_PIPELINE: &str = "this job does not run in a merge request pipeline; srcgit only serves \

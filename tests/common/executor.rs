@@ -22,28 +22,7 @@ pub const JOB_NAME: &str = "srcgit";
 pub const BUILD_FAILURE: i32 = 1;
 pub const SYSTEM_FAILURE: i32 = 2;
 
-/// Runs git with a fixed identity and no user configuration.
-pub fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .current_dir(dir)
-        .args(args)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_AUTHOR_NAME", "Ann Example")
-        .env("GIT_AUTHOR_EMAIL", "ann@example.org")
-        .env("GIT_COMMITTER_NAME", "Ann Example")
-        .env("GIT_COMMITTER_EMAIL", "ann@example.org")
-        .env("GIT_AUTHOR_DATE", "1767225600 +0000")
-        .env("GIT_COMMITTER_DATE", "1767225600 +0000")
-        .output()
-        .expect("git runs");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
+pub use super::git;
 
 fn copy_tree(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();

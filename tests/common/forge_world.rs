@@ -21,28 +21,7 @@ pub const RPMS: &str = "redhat/centos-stream/rpms/quill";
 pub const FORK: &str = "contributor/quill";
 pub const BOT_FORK: &str = "srcgit-bot/quill";
 
-/// Runs git in `dir` with a fixed identity and no user config.
-pub fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .current_dir(dir)
-        .args(args)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_AUTHOR_NAME", "Test Author")
-        .env("GIT_AUTHOR_EMAIL", "author@example.com")
-        .env("GIT_COMMITTER_NAME", "Test Author")
-        .env("GIT_COMMITTER_EMAIL", "author@example.com")
-        .env("GIT_AUTHOR_DATE", "2026-01-02T03:04:05+00:00")
-        .env("GIT_COMMITTER_DATE", "2026-01-02T03:04:05+00:00")
-        .output()
-        .expect("git runs");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
+pub use super::git;
 
 /// A local repository with `c10s` (one commit) and `fix` (one more).
 fn make_repo(root: &Path) -> PathBuf {
