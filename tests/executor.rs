@@ -643,9 +643,8 @@ fn persistent_server_errors_are_a_system_failure() {
     assert!(rpms_mrs(&world).is_empty());
 }
 
-#[test]
-fn a_fork_mr_whose_pipeline_runs_in_the_fork_gets_its_statuses_on_the_target() {
-    let world = world(WorldOptions::default());
+/// A contributor forks the source-git project and opens an MR from the fork's `fix`.
+fn contributor_fork_mr(world: &World) -> (fake_gitlab::Project, fake_gitlab::MergeRequest) {
     let fork = world.gl.fork_project(SRC, "contributor", None).unwrap();
     let mr = world
         .gl
@@ -654,6 +653,13 @@ fn a_fork_mr_whose_pipeline_runs_in_the_fork_gets_its_statuses_on_the_target() {
                 .title("A contribution"),
         )
         .unwrap();
+    (fork, mr)
+}
+
+#[test]
+fn a_fork_mr_whose_pipeline_runs_in_the_fork_gets_its_statuses_on_the_target() {
+    let world = world(WorldOptions::default());
+    let (fork, mr) = contributor_fork_mr(&world);
     let job = world
         .gl
         .create_srcgit_pipeline(
@@ -698,14 +704,7 @@ fn a_fork_mr_whose_pipeline_runs_in_the_fork_gets_its_statuses_on_the_target() {
 #[test]
 fn a_fork_mr_pipeline_run_in_the_parent_gets_its_statuses_on_its_pipeline() {
     let world = world(WorldOptions::default());
-    let fork = world.gl.fork_project(SRC, "contributor", None).unwrap();
-    let mr = world
-        .gl
-        .create_merge_request(
-            fake_gitlab::MrSpec::new(&fork.path_with_namespace, "fix", SRC, "c10s", "contributor")
-                .title("A contribution"),
-        )
-        .unwrap();
+    let (_fork, mr) = contributor_fork_mr(&world);
     // a packager runs the MR pipeline in the parent project ("Run pipeline")
     let job = world
         .gl
