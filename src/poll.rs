@@ -34,20 +34,13 @@ pub struct MirrorTarget {
 
 impl MirrorTarget {
     /// The job's own pipeline: its project, commit and pipeline id.
-    pub fn for_job(job: &JobContext, _mr: &VerifiedMr) -> MirrorTarget {
+    pub fn for_job(job: &JobContext) -> MirrorTarget {
         MirrorTarget {
             project: job.project_id,
             sha: job.sha.clone(),
             pipeline: Some(job.pipeline_id),
         }
     }
-}
-
-/// How the mirroring ended.
-#[derive(Debug)]
-pub enum PollOutcome {
-    /// The downstream pipeline finished.
-    Finished(Report),
 }
 
 /// The downstream pipeline's result.
@@ -333,7 +326,7 @@ pub async fn mirror<F: Forge>(
     mr: &VerifiedMr,
     pipeline: &Pipeline,
     target: MirrorTarget,
-) -> Result<PollOutcome, WorkflowError> {
+) -> Result<Report, WorkflowError> {
     let fallback = (target.project != mr.mr.target_project_id).then(|| MirrorTarget {
         project: mr.mr.target_project_id,
         sha: mr.mr.sha.clone().unwrap_or_else(|| target.sha.clone()),
@@ -357,7 +350,7 @@ async fn poll_until_finished<F: Forge>(
     mirror: &mut Mirror<'_, '_, F>,
     pipeline: &Pipeline,
     started: Instant,
-) -> Result<PollOutcome, WorkflowError> {
+) -> Result<Report, WorkflowError> {
     let ctx = mirror.ctx;
     let mut last_status = None;
     loop {
@@ -388,11 +381,11 @@ async fn poll_until_finished<F: Forge>(
                     .unwrap_or_default();
                 failed_traces.push((job.name.clone(), tail(&trace, TRACE_TAIL_LINES)));
             }
-            return Ok(PollOutcome::Finished(Report {
+            return Ok(Report {
                 pipeline: current,
                 jobs,
                 failed_traces,
-            }));
+            });
         }
         if started.elapsed() >= ctx.settings.poll_timeout {
             return Err(WorkflowError::TimedOut(ctx.settings.poll_timeout));

@@ -18,7 +18,7 @@ use crate::git::{GitEnv, GitError};
 use crate::ids::{CommitSha, MrIid};
 use crate::job::JobContext;
 use crate::joblog::JobLog;
-use crate::poll::{self, MirrorTarget, PollOutcome};
+use crate::poll::{self, MirrorTarget};
 use crate::settings::Settings;
 use crate::store::{Store, StoreError};
 use crate::update::UpdateError;
@@ -97,10 +97,23 @@ pub struct Context<'a, F: Forge> {
 /// What the conversion produced for the rpms side.
 #[derive(Debug, Clone)]
 struct Pushed {
+    /// The source-git commit that was converted.
+    source_sha: CommitSha,
     /// The dist-git commit on the fork branch.
     dist_git_sha: CommitSha,
     /// Whether a new commit was pushed (false on a rerun with nothing new).
     new_commit: bool,
+}
+
+impl<F: Forge> Context<'_, F> {
+    /// `Err(Canceled)` once SIGTERM arrived: checked between the long steps, so a canceled
+    /// job does not go on to push or open an MR.
+    fn check_canceled(&self) -> Result<(), WorkflowError> {
+        if *self.cancel.borrow() {
+            return Err(WorkflowError::Canceled);
+        }
+        Ok(())
+    }
 }
 
 /// Runs `build_script`.
@@ -115,14 +128,13 @@ pub async fn build_script<F: Forge>(ctx: &Context<'_, F>) -> Result<Verdict, Wor
         .work_dir
         .join(format!("job-{}", ctx.job.job_id));
     let fork = mr::ensure_fork(ctx, &mr.rpms).await?;
+    ctx.check_canceled()?;
     let branch = crate::naming::fork_branch(&mr.mr.target_branch, mr.mr.iid);
-    let pushed = match repos::convert_and_push(ctx, &mr, &fork, &branch, &job_dir).await? {
-        Some(pushed) => pushed,
-        None => {
-            ctx.log.line("srcgit: this merge request changes nothing in dist-git; there is nothing to test downstream.");
-            return Ok(Verdict::Passed);
-        }
+    let Some(pushed) = repos::convert_and_push(ctx, &mr, &fork, &branch, &job_dir).await? else {
+        ctx.log.line("srcgit: this merge request changes nothing in dist-git; there is nothing to test downstream.");
+        return Ok(Verdict::Passed);
     };
+    ctx.check_canceled()?;
     let rpms_mr = mr::open_or_update(ctx, &mr, &fork, &branch, &pushed).await?;
     ctx.log.line(format!(
         "srcgit: dist-git merge request: {}",
@@ -136,13 +148,9 @@ pub async fn build_script<F: Forge>(ctx: &Context<'_, F>) -> Result<Verdict, Wor
         pushed.new_commit,
     )
     .await?;
-    let target = MirrorTarget::for_job(ctx.job, &mr);
-    match poll::mirror(ctx, &mr, &pipeline, target).await? {
-        PollOutcome::Finished(report) => {
-            report.print(ctx.log);
-            Ok(report.verdict())
-        }
-    }
+    let report = poll::mirror(ctx, &mr, &pipeline, MirrorTarget::for_job(ctx.job)).await?;
+    report.print(ctx.log);
+    Ok(report.verdict())
 }
 
 /// The git environment for the job: no host git configuration, a private HOME.

@@ -149,7 +149,7 @@ pub(super) async fn open_or_update<F: Forge>(
         dist_git_mr_iid: rpms_mr.iid,
         fork_project_id: fork.id,
         fork_branch: branch.to_string(),
-        source_sha: mr.mr.sha.clone().unwrap_or_else(|| ctx.job.sha.clone()),
+        source_sha: pushed.source_sha.clone(),
         dist_git_sha: pushed.dist_git_sha.clone(),
         state: "open".to_string(),
     })?;

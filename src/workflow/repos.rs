@@ -30,6 +30,7 @@ struct RepoJob {
     fork_branch: String,
     message: String,
     identity: Identity,
+    cancel: tokio::sync::watch::Receiver<bool>,
 }
 
 /// Converts the MR head and pushes it; `None` when the change is empty for dist-git.
@@ -72,6 +73,7 @@ pub(super) async fn convert_and_push<F: Forge>(
         target_branch: mr.mr.target_branch.clone(),
         fork_branch: fork_branch.to_string(),
         message: naming::dist_git_commit_message(&source),
+        cancel: ctx.cancel.clone(),
         identity: Identity {
             name: format!("{} (srcgit)", user.username),
             email: format!("{}@users.noreply.{host}", user.username),
@@ -105,6 +107,7 @@ impl RepoJob {
                 self.fork_branch
             ));
             return Ok(Some(Pushed {
+                source_sha: CommitSha(source_head.to_string()),
                 dist_git_sha: existing,
                 new_commit: false,
             }));
@@ -128,6 +131,9 @@ impl RepoJob {
         let Some(commit) = commit else {
             return Ok(None);
         };
+        if *self.cancel.borrow() {
+            return Err(WorkflowError::Canceled);
+        }
         log.line(format!(
             "srcgit: pushing dist-git commit {commit} to branch {} of the bot fork",
             self.fork_branch
@@ -140,6 +146,7 @@ impl RepoJob {
             &self.credentials,
         )?;
         Ok(Some(Pushed {
+            source_sha: CommitSha(source_head.to_string()),
             dist_git_sha: CommitSha(commit.to_string()),
             new_commit: true,
         }))
