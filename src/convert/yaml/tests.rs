@@ -1,0 +1,163 @@
+//! Unit tests of the YAML loader through its public API (scalar resolution, timestamps,
+//! duplicate keys and merges, error positions, empty documents, legacy metadata) plus the
+//! resolver's patterns. Differential tests against PyYAML live in `tests/yaml_vs_pyyaml.rs`.
+//!
+//! Tests only: no I/O.
+
+use super::resolver::{
+    BOOL_RE, DATE_ONLY, FLOAT_RE, INT_RE, NULL_RE, TIMESTAMP_PARTS_RE, TIMESTAMP_RE,
+};
+use super::*;
+
+fn value(text: &str) -> Value {
+    load(text).expect("loads").expect("has a document").value
+}
+
+/// The value without positions, for comparisons.
+fn shape(value: &Value) -> String {
+    match value {
+        Value::Seq(items) => format!(
+            "[{}]",
+            items
+                .iter()
+                .map(|n| shape(&n.value))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        Value::Map(pairs) => format!(
+            "{{{}}}",
+            pairs
+                .iter()
+                .map(|(k, v)| format!("{}: {}", shape(&k.value), shape(&v.value)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        other => format!("{other:?}"),
+    }
+}
+
+fn scalar(text: &str) -> Value {
+    match value(&format!("k: {text}\n")) {
+        Value::Map(mut pairs) => pairs.remove(0).1.value,
+        other => panic!("not a map: {other:?}"),
+    }
+}
+
+#[test]
+fn all_patterns_compile() {
+    for re in [
+        &*BOOL_RE,
+        &*FLOAT_RE,
+        &*INT_RE,
+        &*NULL_RE,
+        &*TIMESTAMP_RE,
+        &*TIMESTAMP_PARTS_RE,
+        &*DATE_ONLY,
+    ] {
+        assert!(re.is_some());
+    }
+}
+
+#[test]
+fn yaml_1_1_scalars() {
+    assert_eq!(scalar("yes"), Value::Bool(true));
+    assert_eq!(scalar("Off"), Value::Bool(false));
+    assert_eq!(scalar("y"), Value::Str("y".into()));
+    assert_eq!(scalar("010"), Value::Int(8));
+    assert_eq!(scalar("0x1F"), Value::Int(31));
+    assert_eq!(scalar("0b101"), Value::Int(5));
+    assert_eq!(scalar("1_000"), Value::Int(1000));
+    assert_eq!(scalar("-1:30"), Value::Int(-90));
+    assert_eq!(scalar("08"), Value::Str("08".into()));
+    assert_eq!(scalar("1.0"), Value::Float(1.0));
+    assert_eq!(scalar("1e3"), Value::Str("1e3".into()));
+    assert_eq!(scalar("1.5e+3"), Value::Float(1500.0));
+    assert_eq!(scalar("-.inf"), Value::Float(f64::NEG_INFINITY));
+    assert_eq!(scalar("~"), Value::Null);
+    assert_eq!(scalar(""), Value::Null);
+    assert_eq!(scalar("# comment"), Value::Null);
+    assert_eq!(scalar("'yes'"), Value::Str("yes".into()));
+    assert_eq!(scalar("!!str 10"), Value::Str("10".into()));
+    assert_eq!(scalar("! \"12\""), Value::Int(12));
+    assert_eq!(scalar("clev:er.patch"), Value::Str("clev:er.patch".into()));
+}
+
+#[test]
+fn timestamps_are_flagged_strings() {
+    let doc = load("d: 2001-12-14\nt: 2001-12-14 21:59:43.10 -5\n")
+        .expect("loads")
+        .expect("doc");
+    let d = doc.get("d").expect("d");
+    assert!(d.timestamp);
+    assert_eq!(d.type_name(), "date");
+    assert_eq!(d.as_str(), None);
+    assert_eq!(doc.get("t").map(Node::type_name), Some("datetime"));
+    assert!(matches!(
+        load("d: 2001-02-30"),
+        Err(YamlError::InvalidValue { line: 1, .. })
+    ));
+}
+
+#[test]
+fn duplicate_keys_and_merges() {
+    assert_eq!(
+        shape(&value("a: 1\nb: 2\na: 3\n")),
+        r#"{Str("a"): Int(3), Str("b"): Int(2)}"#,
+        "last value wins at the first position"
+    );
+    assert_eq!(
+        shape(&value("1: a\n1.0: b\ntrue: c\n.nan: x\n.NaN: y\n")),
+        r#"{Int(1): Str("c"), Float(NaN): Str("y")}"#
+    );
+    let merged = value("base: &b {x: 1, y: 2}\nm:\n  <<: *b\n  y: 3\n");
+    let Value::Map(pairs) = merged else {
+        panic!("map")
+    };
+    let Value::Map(m) = &pairs[1].1.value else {
+        panic!("map")
+    };
+    let keys: Vec<_> = m
+        .iter()
+        .map(|(k, v)| (k.as_str().unwrap_or("?"), v.as_int()))
+        .collect();
+    assert_eq!(keys, [("x", Some(1)), ("y", Some(3))]);
+}
+
+#[test]
+fn errors_carry_lines() {
+    let err = load("a: 1\nb: [\n").expect_err("unterminated");
+    assert!(matches!(err, YamlError::Syntax { .. }));
+    assert_eq!(err.line(), 3);
+    assert_eq!(load("a: 1\nb:\tx\n").expect_err("tab").line(), 2);
+    assert!(matches!(
+        load("a: 1\n---\nb: 2\n"),
+        Err(YamlError::Syntax { line: 2, .. })
+    ));
+    assert!(matches!(
+        load("a: !!binary aGVsbG8="),
+        Err(YamlError::Unsupported { line: 1, .. })
+    ));
+}
+
+#[test]
+fn empty_documents() {
+    assert_eq!(load("").expect("empty"), None);
+    assert_eq!(load("# only a comment\n").expect("comment"), None);
+    assert_eq!(
+        load("---\n").expect("explicit").map(|n| n.value),
+        Some(Value::Null)
+    );
+}
+
+#[test]
+fn legacy_metadata() {
+    let msg = "Fix the thing\n\nSome prose here.\n\npatch_name: foo.patch\nignore: yes\n";
+    let meta = metadata_from_message(msg).expect("metadata");
+    assert_eq!(
+        meta.get("patch_name").and_then(Node::as_str),
+        Some("foo.patch")
+    );
+    assert_eq!(meta.get("ignore").and_then(Node::as_bool), Some(true));
+    assert_eq!(meta.get("patch_name").map(|n| n.line), Some(5));
+    assert!(metadata_from_message("Just a title\n\nand prose.\n").is_none());
+}
