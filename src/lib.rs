@@ -15,6 +15,7 @@ pub mod poll;
 pub mod settings;
 pub mod status;
 pub mod store;
+pub mod sync_fs;
 pub mod sync_status;
 pub mod telemetry;
 pub mod update;

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use common::corpus::{self, Case};
 use srcgit::convert::sync::{self, SyncItem, SyncOp};
+use srcgit::sync_fs;
 
 /// Clones the case's repositories; returns (guard, source-git, dist-git).
 fn restore(case: &str) -> (corpus::Restored, PathBuf, PathBuf) {
@@ -70,9 +71,9 @@ const INIT_CONFIG: [&str; 8] = [
 /// Runs the sync and checks the tree; returns the ops and the second run's ops.
 fn sync_twice(case: &str, items: &[SyncItem], keep_spec: bool) -> (Vec<SyncOp>, Vec<SyncOp>) {
     let (_tmp, src, dist) = restore(case);
-    let ops = sync::run(items, &src, &dist).expect("sync succeeds");
+    let ops = sync_fs::run(items, &src, &dist).expect("sync succeeds");
     check_tree(case, &dist, keep_spec);
-    let again = sync::run(items, &src, &dist).expect("second sync succeeds");
+    let again = sync_fs::run(items, &src, &dist).expect("second sync succeeds");
     check_tree(case, &dist, keep_spec);
     (ops, again)
 }
@@ -81,11 +82,11 @@ fn sync_twice(case: &str, items: &[SyncItem], keep_spec: bool) -> (Vec<SyncOp>, 
 /// inodes: identical files are not rewritten).
 fn sync_and_check(case: &str, items: &[SyncItem], keep_spec: bool) -> Vec<SyncOp> {
     let (_tmp, src, dist) = restore(case);
-    let ops = sync::run(items, &src, &dist).expect("sync succeeds");
+    let ops = sync_fs::run(items, &src, &dist).expect("sync succeeds");
     check_tree(case, &dist, keep_spec);
     let inodes = |root: &Path| {
         let mut v = Vec::new();
-        for (path, _) in sync::read_tree(root).unwrap().iter() {
+        for (path, _) in sync_fs::read_tree(root).unwrap().iter() {
             v.push((
                 path.to_string(),
                 fs::symlink_metadata(root.join(path)).unwrap().ino(),
@@ -94,7 +95,7 @@ fn sync_and_check(case: &str, items: &[SyncItem], keep_spec: bool) -> Vec<SyncOp
         v
     };
     let before = inodes(&dist);
-    let again = sync::run(items, &src, &dist).expect("second sync succeeds");
+    let again = sync_fs::run(items, &src, &dist).expect("second sync succeeds");
     assert!(
         again.iter().all(|op| matches!(op, SyncOp::CopyFile { .. })),
         "{case}: second run plans more than (skipped) copies: {again:#?}"
@@ -194,7 +195,7 @@ fn nothing_written_when_planning_fails() {
             ..SyncItem::default()
         },
     ];
-    let err = sync::run(&items, &src, &dist).unwrap_err();
+    let err = sync_fs::run(&items, &src, &dist).unwrap_err();
     assert!(matches!(err, sync::SyncError::PathEscapes { .. }), "{err}");
     assert_eq!(before, corpus::tree(&dist));
 }

@@ -1,6 +1,6 @@
 //! Differential check against the real thing: random source-git/dist-git trees and random
 //! `files_to_sync` items are synced once by packit's recipe (Python `Path.resolve()` +
-//! `glob.glob`, then `rsync --archive ...`) and once by `sync::plan` + `sync::apply`;
+//! `glob.glob`, then `rsync --archive ...`) and once by `sync::plan` + `sync_fs::apply`;
 //! the resulting dist-git trees must be identical (types, permission bits, bytes, link
 //! targets), and planning must fail exactly when packit's rsync run fails.
 //!
@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use srcgit::convert::sync::{self, SyncError, SyncItem};
+use srcgit::sync_fs;
 
 /// packit's `SyncFilesItem.resolve()` + `command()` (glob results sorted, see the module
 /// docs of `sync`): prints the rsync path arguments separated by NUL, or `ESCAPE`.
@@ -214,7 +215,7 @@ fn snapshot(root: &Path) -> Snapshot {
     let mut out = Snapshot::new();
     let root_mode = fs::symlink_metadata(root).unwrap().mode() & 0o7777;
     out.insert(String::new(), ('d', root_mode, Vec::new()));
-    for (path, _) in sync::read_tree(root).unwrap().iter() {
+    for (path, _) in sync_fs::read_tree(root).unwrap().iter() {
         let abs = root.join(path);
         let meta = fs::symlink_metadata(&abs).unwrap();
         let entry = if meta.file_type().is_symlink() {
@@ -344,8 +345,8 @@ fn one_case(rng: &mut Rng, dir: &Path) -> Result<String, String> {
 
     let before = snapshot(&dg_rsync);
     let (packit_ok, packit_msg) = run_packit(&items, &sg, &dg_rsync);
-    let source = sync::read_tree(&sg).unwrap();
-    let dest = sync::read_tree(&dg_ours).unwrap();
+    let source = sync_fs::read_tree(&sg).unwrap();
+    let dest = sync_fs::read_tree(&dg_ours).unwrap();
     match (sync::plan(&items, &source, &dest), packit_ok) {
         (Err(e), _) if deliberate(&e) => Ok(format!("deliberate refusal {}", variant(&e))),
         (Err(e), false) => {
@@ -362,7 +363,7 @@ fn one_case(rng: &mut Rng, dir: &Path) -> Result<String, String> {
             p.ops
         )),
         (Ok(p), true) => {
-            sync::apply(&p.ops, &sg, &dg_ours).map_err(|e| format!("apply failed: {e}"))?;
+            sync_fs::apply(&p.ops, &sg, &dg_ours).map_err(|e| format!("apply failed: {e}"))?;
             let (theirs, ours) = (snapshot(&dg_rsync), snapshot(&dg_ours));
             if theirs != ours {
                 let diff: Vec<_> = theirs
@@ -377,7 +378,7 @@ fn one_case(rng: &mut Rng, dir: &Path) -> Result<String, String> {
                     p.ops
                 ));
             }
-            if p.result != sync::read_tree(&dg_ours).unwrap() {
+            if p.result != sync_fs::read_tree(&dg_ours).unwrap() {
                 return Err(format!(
                     "{items:#?}\nplanned result differs from the applied tree"
                 ));

@@ -21,6 +21,7 @@ use crate::convert::spec::SpecError;
 use crate::convert::sync::{self, SyncError, SyncOp};
 use crate::convert::trailers;
 use crate::git::{GitCli, GitError, Identity, Repo};
+use crate::sync_fs;
 use crate::sync_status::{self, FROM_SOURCE_GIT, SyncStatusError};
 use patches::PatchJob;
 
@@ -299,9 +300,9 @@ fn plan(
 ) -> Result<DistGitChange, UpdateError> {
     let (source_tree, dest_tree) =
         tracing::debug_span!("read_trees").in_scope(|| -> Result<_, UpdateError> {
-            let source = sync::read_tree(source_git.workdir())
+            let source = sync_fs::read_tree(source_git.workdir())
                 .map_err(GitError::io("cannot read", source_git.workdir()))?;
-            let dest = sync::read_tree(dist_git.workdir())
+            let dest = sync_fs::read_tree(dist_git.workdir())
                 .map_err(GitError::io("cannot read", dist_git.workdir()))?;
             Ok((source, dest))
         })?;
@@ -401,7 +402,7 @@ fn read_optional(path: &Path) -> Result<Option<Vec<u8>>, UpdateError> {
 #[tracing::instrument(level = "debug", skip_all)]
 fn apply(change: &DistGitChange, source_git: &Repo, dist_git: &Repo) -> Result<(), UpdateError> {
     let root = dist_git.workdir();
-    sync::apply(&change.sync_ops, source_git.workdir(), root)
+    sync_fs::apply(&change.sync_ops, source_git.workdir(), root)
         .map_err(GitError::io("cannot sync files into", root))?;
     for (name, bytes) in &change.patch_files {
         write_if_changed(&root.join(name), bytes)?;
