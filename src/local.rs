@@ -11,6 +11,8 @@ use crate::update::{self, UpdateError, UpdateOptions, UpdateOutcome};
 
 /// Exit code for errors the user can act on (packit's `PackitException`).
 pub const EXIT_USER_ERROR: u8 = 2;
+/// Exit code for everything else (packit's "unexpected exception").
+pub const EXIT_INTERNAL_ERROR: u8 = 4;
 
 /// Initialises libgit2 for a run that never uses the network.
 ///
@@ -115,7 +117,11 @@ fn print_summary(dist_git: &str, s: &update::UpdateSummary) {
 /// Prints an error with its causes on one line, ripgrep-style, and picks the exit code.
 fn report(err: &UpdateError) -> u8 {
     eprintln!("error: {}", error_chain(err));
-    EXIT_USER_ERROR
+    if err.is_user_error() {
+        EXIT_USER_ERROR
+    } else {
+        EXIT_INTERNAL_ERROR
+    }
 }
 
 /// `err: cause: cause`, skipping causes whose text the parent already shows.

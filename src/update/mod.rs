@@ -158,6 +158,18 @@ pub enum UpdateError {
     Internal(String),
 }
 
+impl UpdateError {
+    /// Whether the user can fix this (the source-git content, the settings of the
+    /// repositories, the command line) rather than the machine or srcgit itself.
+    pub fn is_user_error(&self) -> bool {
+        match self {
+            UpdateError::Git(GitError::Command { .. } | GitError::NotARepo(_)) => true,
+            UpdateError::Git(_) | UpdateError::Internal(_) => false,
+            _ => true,
+        }
+    }
+}
+
 fn near_tags(near: &[String]) -> String {
     if near.is_empty() {
         " (the repository has no tags)".to_string()
@@ -438,6 +450,21 @@ fn commit_message(message: &str, source_head: Oid) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn errors_are_classified() {
+        assert!(UpdateError::NothingToCommit.is_user_error());
+        assert!(UpdateError::NotInSync("x".into()).is_user_error());
+        let command = GitError::Command {
+            args: "format-patch".into(),
+            dir: PathBuf::new(),
+            stderr: "bad".into(),
+        };
+        assert!(UpdateError::Git(command).is_user_error());
+        let spawn = GitError::Spawn(std::io::Error::from(std::io::ErrorKind::NotFound));
+        assert!(!UpdateError::Git(spawn).is_user_error());
+        assert!(!UpdateError::Internal("x".into()).is_user_error());
+    }
 
     #[test]
     fn commit_message_gets_the_trailer() {

@@ -68,7 +68,8 @@ impl WorkflowError {
     /// Whether this is the user's change (build failure) rather than infrastructure.
     pub fn is_build_failure(&self) -> bool {
         match self {
-            WorkflowError::Build(_) | WorkflowError::Convert(_) | WorkflowError::Canceled => true,
+            WorkflowError::Build(_) | WorkflowError::Canceled => true,
+            WorkflowError::Convert(e) => e.is_user_error(),
             WorkflowError::Forge(e) => !e.is_retriable() && !matches!(e, ForgeError::Decode { .. }),
             WorkflowError::Git(_)
             | WorkflowError::Store(_)
