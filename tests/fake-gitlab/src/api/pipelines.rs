@@ -156,24 +156,30 @@ pub(crate) async fn retry(
     Path((id, pid)): Path<(String, String)>,
     req: ApiReq,
 ) -> ApiResult {
-    with_state(&app, move |st| {
-        let user = auth(st, &req)?;
-        let project = project_for(st, &id, Some(user))?;
-        let p = find_pipeline(st, project, &pid)?;
-        if !st.can(user, project, AccessLevel::Developer) {
-            return Err(ApiError::forbidden());
-        }
-        engine::retry_pipeline(st, p.id);
-        let p = find_pipeline(st, project, &pid)?;
-        created(render::pipeline(st, &p))
-    })
-    .await
+    // a retry with nothing to retry is a no-op, like GitLab
+    let retry = |st: &mut State, pid| {
+        engine::retry_pipeline(st, pid);
+    };
+    pipeline_action(app, id, pid, req, retry, created).await
 }
 
 pub(crate) async fn cancel(
     AxState(app): AxState<AppState>,
     Path((id, pid)): Path<(String, String)>,
     req: ApiReq,
+) -> ApiResult {
+    pipeline_action(app, id, pid, req, engine::cancel_pipeline, ok).await
+}
+
+/// `POST …/pipelines/:pid/{retry,cancel}`: Developer access, then `action`, then the
+/// pipeline as it is afterwards (GitLab answers 201 to retry and 200 to cancel).
+async fn pipeline_action(
+    app: AppState,
+    id: String,
+    pid: String,
+    req: ApiReq,
+    action: fn(&mut State, Id),
+    respond: fn(serde_json::Value) -> ApiResult,
 ) -> ApiResult {
     with_state(&app, move |st| {
         let user = auth(st, &req)?;
@@ -182,9 +188,9 @@ pub(crate) async fn cancel(
         if !st.can(user, project, AccessLevel::Developer) {
             return Err(ApiError::forbidden());
         }
-        engine::cancel_pipeline(st, p.id);
+        action(st, p.id);
         let p = find_pipeline(st, project, &pid)?;
-        ok(render::pipeline(st, &p))
+        respond(render::pipeline(st, &p))
     })
     .await
 }
