@@ -5,20 +5,17 @@ pub mod cli;
 pub mod convert;
 pub mod executor;
 pub mod forge;
-pub mod git;
 pub mod ids;
 pub mod job;
 pub mod joblog;
 pub mod local;
 pub mod naming;
 pub mod poll;
+pub mod repo;
 pub mod settings;
 pub mod status;
 pub mod store;
-pub mod sync_fs;
-pub mod sync_status;
 pub mod telemetry;
-pub mod update;
 pub mod workflow;
 
 /// Runs a parsed command line and returns the process exit code.

@@ -5,9 +5,9 @@
 use std::io::Read;
 
 use crate::cli::{ConvertArgs, StatusArgs};
-use crate::git::{GitCli, GitEnv, Repo};
-use crate::sync_status;
-use crate::update::{self, UpdateError, UpdateOptions, UpdateOutcome};
+use crate::repo::git::{GitCli, GitEnv, Repo};
+use crate::repo::sync_status;
+use crate::repo::update_dist_git::{self, UpdateError, UpdateOptions, UpdateOutcome};
 
 /// Exit code for errors the user can act on (packit's `PackitException`).
 pub const EXIT_USER_ERROR: u8 = 2;
@@ -77,7 +77,7 @@ pub fn convert(args: &ConvertArgs) -> u8 {
             args.dist_git.display().to_string(),
         )),
     };
-    match update::update_dist_git(&opts) {
+    match update_dist_git::update_dist_git(&opts) {
         Ok(UpdateOutcome::UpToDate(text)) => {
             eprintln!("{text}");
             0
@@ -90,7 +90,7 @@ pub fn convert(args: &ConvertArgs) -> u8 {
     }
 }
 
-fn print_summary(dist_git: &str, s: &update::UpdateSummary) {
+fn print_summary(dist_git: &str, s: &update_dist_git::UpdateSummary) {
     println!(
         "Updated {dist_git}: {} file(s) synced from .distro/, {} removed; {} patch file(s) written, \
          {} kept unchanged; {} Patch tag(s) added.",

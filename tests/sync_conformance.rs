@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use common::corpus::{self, Case};
 use srcgit::convert::sync::{self, SyncItem, SyncOp};
-use srcgit::sync_fs;
+use srcgit::repo::sync_fs;
 
 /// Clones the case's repositories; returns (guard, source-git, dist-git).
 fn restore(case: &str) -> (corpus::Restored, PathBuf, PathBuf) {

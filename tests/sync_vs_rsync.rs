@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use srcgit::convert::sync::{self, SyncError, SyncItem};
-use srcgit::sync_fs;
+use srcgit::repo::sync_fs;
 
 /// packit's `SyncFilesItem.resolve()` + `command()` (glob results sorted, see the module
 /// docs of `sync`): prints the rsync path arguments separated by NUL, or `ESCAPE`.

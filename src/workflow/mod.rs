@@ -14,14 +14,14 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use crate::forge::{Forge, ForgeError, Project};
-use crate::git::{GitEnv, GitError};
 use crate::ids::{CommitSha, MrIid};
 use crate::job::JobContext;
 use crate::joblog::JobLog;
 use crate::poll::{self, MirrorTarget};
+use crate::repo::git::{GitEnv, GitError};
+use crate::repo::update_dist_git::UpdateError;
 use crate::settings::Settings;
 use crate::store::{Store, StoreError};
-use crate::update::UpdateError;
 
 pub use verify::{VerifiedMr, verify};
 

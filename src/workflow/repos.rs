@@ -8,11 +8,11 @@ use git2::{Oid, Repository};
 
 use super::{Context, Pushed, VerifiedMr, WorkflowError, git_env};
 use crate::forge::{Forge, Project};
-use crate::git::{self, Credentials, GitCli, GitError, Identity, Repo};
 use crate::ids::CommitSha;
 use crate::naming;
-use crate::sync_status::FROM_SOURCE_GIT;
-use crate::update::{self, UpdateError, UpdateOptions};
+use crate::repo::git::{self, Credentials, GitCli, GitError, Identity, Repo};
+use crate::repo::sync_status::FROM_SOURCE_GIT;
+use crate::repo::update_dist_git::{self, UpdateError, UpdateOptions};
 
 /// Everything the blocking part needs, owned.
 struct RepoJob {
@@ -122,9 +122,9 @@ impl RepoJob {
             identity: Some((self.identity.clone(), self.identity.clone())),
             display_paths: None,
         };
-        let commit = match update::update_dist_git(&opts) {
-            Ok(update::UpdateOutcome::Updated(summary)) => summary.commit,
-            Ok(update::UpdateOutcome::UpToDate(_)) => None,
+        let commit = match update_dist_git::update_dist_git(&opts) {
+            Ok(update_dist_git::UpdateOutcome::Updated(summary)) => summary.commit,
+            Ok(update_dist_git::UpdateOutcome::UpToDate(_)) => None,
             Err(UpdateError::NothingToCommit) => return Ok(None),
             Err(e) => return Err(e.into()),
         };

@@ -10,9 +10,9 @@
 //! * **Planning is pure.** [`plan`] (and [`plan_all`], [`plan_item`]) turn [`SyncItem`]s and
 //!   two in-memory listings ([`Tree`]) into a list of [`SyncOp`]s, or a [`SyncError`], before
 //!   anything is written. Later items see the dist-git tree as left by earlier ones.
-//! * **I/O is at the edge**, in [`crate::sync_fs`]: [`read_tree`](crate::sync_fs::read_tree)
-//!   lists a work tree, [`apply`](crate::sync_fs::apply) performs the ops,
-//!   [`run`](crate::sync_fs::run) chains the three.
+//! * **I/O is at the edge**, in [`crate::repo::sync_fs`]: [`read_tree`](crate::repo::sync_fs::read_tree)
+//!   lists a work tree, [`apply`](crate::repo::sync_fs::apply) performs the ops,
+//!   [`run`](crate::repo::sync_fs::run) chains the three.
 //!
 //! This module owns rsync's semantics as pure planning and must not touch the file system:
 //! all it knows about a work tree is a [`Tree`] listing, all it decides is a list of
@@ -32,11 +32,11 @@
 //! (symlinks copied as links, permission bits, empty directories).
 //!
 //! What it must not do: touch the file system (listing work trees and performing ops is the
-//! job of [`crate::sync_fs`]); run rsync or any other process; follow a symlink when
+//! job of [`crate::repo::sync_fs`]); run rsync or any other process; follow a symlink when
 //! listing, reading or writing (links are copied as links); write outside the dist-git work
 //! tree or into its top-level `.git`; read the top-level `.git` of either repository; decide
 //! which items to sync (the `files_to_sync` defaults and the `sync_changelog: false` spec
-//! handling belong to the caller). The rules on symlinks and `.git` bind [`crate::sync_fs`]
+//! handling belong to the caller). The rules on symlinks and `.git` bind [`crate::repo::sync_fs`]
 //! too, which re-checks every path it touches.
 //!
 //! Deliberate differences from packit + rsync, all on inputs that never occur in
@@ -273,7 +273,7 @@ pub enum SyncError {
         /// The directory (`""` = root).
         dir: String,
     },
-    /// Reading a work tree or applying the plan failed ([`run`](crate::sync_fs::run) only).
+    /// Reading a work tree or applying the plan failed ([`run`](crate::repo::sync_fs::run) only).
     #[error("sync files: I/O error on {path}: {source}")]
     Io {
         /// File or directory involved.
@@ -315,7 +315,7 @@ impl EntryKind {
 ///
 /// Paths are `/`-separated, relative to the root, without `.`/`..`/empty components and
 /// without leading or trailing `/`. The root itself is implicit (a directory with
-/// [`Tree::root_mode`]). [`read_tree`](crate::sync_fs::read_tree) leaves out the top-level `.git`.
+/// [`Tree::root_mode`]). [`read_tree`](crate::repo::sync_fs::read_tree) leaves out the top-level `.git`.
 ///
 /// Entries that cannot be represented (non-UTF-8 names, FIFOs, sockets, devices) are left
 /// out and their directory is marked *opaque*: planning refuses to transfer, glob or sweep
@@ -356,7 +356,7 @@ pub enum SyncOp {
         /// New permission bits.
         mode: u32,
     },
-    /// Copy a regular file, replacing a file or symlink at `to`. [`apply`](crate::sync_fs::apply)
+    /// Copy a regular file, replacing a file or symlink at `to`. [`apply`](crate::repo::sync_fs::apply)
     /// skips the write when `to` already has the same bytes and mode.
     CopyFile {
         /// Source file, relative to the source-git root.
@@ -401,7 +401,7 @@ impl SyncOp {
 /// A validated plan: the ops and the dist-git listing they produce.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SyncPlan {
-    /// The ops, in the order [`apply`](crate::sync_fs::apply) must perform them.
+    /// The ops, in the order [`apply`](crate::repo::sync_fs::apply) must perform them.
     pub ops: Vec<SyncOp>,
     /// The dist-git listing after the ops (file contents not modelled).
     pub result: Tree,

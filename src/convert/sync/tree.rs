@@ -2,7 +2,7 @@
 //! inserting, removing and querying entries, opacity, and the effect of one [`SyncOp`].
 //!
 //! Must not touch the file system (a [`Tree`] is filled by
-//! [`read_tree`](crate::sync_fs::read_tree) or by hand) nor know about rsync's rules.
+//! [`read_tree`](crate::repo::sync_fs::read_tree) or by hand) nor know about rsync's rules.
 
 use super::paths::parent_of;
 use super::{EntryKind, MODE_MASK, NEW_DIR_MODE, Repo, SyncError, SyncOp, Tree};

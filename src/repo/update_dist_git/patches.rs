@@ -12,7 +12,7 @@ use crate::convert::patch_id::{self, PatchIdInput};
 use crate::convert::patches::{self, Generated, Mode, PatchPlan, RangeCommit};
 use crate::convert::spec::{AddOutcome, Spec, SpecError};
 use crate::convert::stream::{PatchStream, StreamError, StreamOutcome};
-use crate::git::{self, FormatPatchRun, GitCli, GitError, Repo};
+use crate::repo::git::{self, FormatPatchRun, GitCli, GitError, Repo};
 
 /// The patches, files and spec edits that dist-git gets.
 #[derive(Debug)]

@@ -2,7 +2,7 @@
 //! `GIT_COMMITTER_*` environment, else `user.name` / `user.email`, and git's date forms.
 
 use super::UpdateError;
-use crate::git::{Identity, Repo};
+use crate::repo::git::{Identity, Repo};
 
 /// Author and committer like `git commit`: `GIT_{AUTHOR,COMMITTER}_{NAME,EMAIL,DATE}`,
 /// else `user.name` / `user.email` and the current time.

@@ -7,7 +7,7 @@
 
 use git2::Oid;
 
-use crate::git::{self, GitError, Repo};
+use crate::repo::git::{self, GitError, Repo};
 
 /// Trailer in source-git commits that came from dist-git.
 pub const FROM_DIST_GIT: &str = "From-dist-git-commit";

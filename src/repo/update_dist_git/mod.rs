@@ -20,9 +20,9 @@ use crate::convert::patches::PatchError;
 use crate::convert::spec::SpecError;
 use crate::convert::sync::{self, SyncError, SyncOp};
 use crate::convert::trailers;
-use crate::git::{GitCli, GitError, Identity, Repo};
-use crate::sync_fs;
-use crate::sync_status::{self, FROM_SOURCE_GIT, SyncStatusError};
+use crate::repo::git::{GitCli, GitError, Identity, Repo};
+use crate::repo::sync_fs;
+use crate::repo::sync_status::{self, FROM_SOURCE_GIT, SyncStatusError};
 use patches::PatchJob;
 
 /// What to update and how.

@@ -1,0 +1,16 @@
+//! Conversion I/O on local repositories: reading and writing the source-git and dist-git
+//! work trees and their histories around the pure rules of [`crate::convert`].
+//!
+//! May import `convert`, `ids`, git2 and the file system; knows nothing of GitLab, the
+//! executor, the bridge or the database (`forge`, `executor`, `bridge`, `store` are never
+//! imported here).
+//!
+//! - [`git`]: the git boundary (git2 in-process; `git format-patch`/`patch-id` as processes);
+//! - [`sync_fs`]: the file-system side of `files_to_sync` (list trees, apply planned ops);
+//! - [`sync_status`]: packit's sync status between the two repositories;
+//! - [`update_dist_git`]: `srcgit convert`, source-git → dist-git.
+
+pub mod git;
+pub mod sync_fs;
+pub mod sync_status;
+pub mod update_dist_git;
