@@ -1,5 +1,6 @@
-//! Newtypes for GitLab identifiers, so a project id is never passed where an MR iid is
-//! expected (the id/iid mix-up is a classic GitLab bug).
+//! Shared vocabulary of every layer: newtypes for GitLab identifiers, so a project id is
+//! never passed where an MR iid is expected (the id/iid mix-up is a classic GitLab bug),
+//! and GitLab's status words ([`CiStatus`], [`CommitState`]). Imports nothing of the crate.
 
 use std::fmt;
 
@@ -109,5 +110,128 @@ mod tests {
         assert!(CommitSha::parse("1971dad92d7de641ef737f6e1b275e5c6d056d65").is_some());
         assert!(CommitSha::parse("1971dad9").is_none());
         assert!(CommitSha::parse("zz71dad92d7de641ef737f6e1b275e5c6d056d65").is_none());
+    }
+}
+
+/// A pipeline or job status as GitLab reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CiStatus {
+    /// Not yet processed.
+    Created,
+    /// Waiting for a resource group.
+    WaitingForResource,
+    /// Preparing the environment.
+    Preparing,
+    /// Queued for a runner.
+    Pending,
+    /// Running.
+    Running,
+    /// Finished successfully.
+    Success,
+    /// Finished with a failure.
+    Failed,
+    /// Being canceled.
+    Canceling,
+    /// Canceled.
+    Canceled,
+    /// Skipped.
+    Skipped,
+    /// Waiting for someone to start it.
+    Manual,
+    /// Scheduled for later.
+    Scheduled,
+    /// Waiting for an external callback.
+    WaitingForCallback,
+    /// A status this srcgit does not know (newer GitLab).
+    #[serde(other)]
+    Unknown,
+}
+
+impl CiStatus {
+    /// Whether a *pipeline* in this status has reached its verdict.
+    pub fn pipeline_finished(self) -> bool {
+        match self {
+            CiStatus::Success | CiStatus::Failed | CiStatus::Canceled | CiStatus::Skipped => true,
+            CiStatus::Created
+            | CiStatus::WaitingForResource
+            | CiStatus::Preparing
+            | CiStatus::Pending
+            | CiStatus::Running
+            | CiStatus::Canceling
+            | CiStatus::Manual
+            | CiStatus::Scheduled
+            | CiStatus::WaitingForCallback
+            | CiStatus::Unknown => false,
+        }
+    }
+
+    /// The word GitLab uses.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CiStatus::Created => "created",
+            CiStatus::WaitingForResource => "waiting_for_resource",
+            CiStatus::Preparing => "preparing",
+            CiStatus::Pending => "pending",
+            CiStatus::Running => "running",
+            CiStatus::Success => "success",
+            CiStatus::Failed => "failed",
+            CiStatus::Canceling => "canceling",
+            CiStatus::Canceled => "canceled",
+            CiStatus::Skipped => "skipped",
+            CiStatus::Manual => "manual",
+            CiStatus::Scheduled => "scheduled",
+            CiStatus::WaitingForCallback => "waiting_for_callback",
+            CiStatus::Unknown => "unknown",
+        }
+    }
+}
+
+/// The `state` of an external commit status (`POST /projects/:id/statuses/:sha`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CommitState {
+    /// `pending`
+    Pending,
+    /// `running`
+    Running,
+    /// `success`
+    Success,
+    /// `failed`
+    Failed,
+    /// `canceled`
+    Canceled,
+    /// `skipped`
+    Skipped,
+}
+
+impl CommitState {
+    /// The API value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CommitState::Pending => "pending",
+            CommitState::Running => "running",
+            CommitState::Success => "success",
+            CommitState::Failed => "failed",
+            CommitState::Canceled => "canceled",
+            CommitState::Skipped => "skipped",
+        }
+    }
+
+    /// Parses the API value.
+    pub fn parse(s: &str) -> Option<CommitState> {
+        Some(match s {
+            "pending" => CommitState::Pending,
+            "running" => CommitState::Running,
+            "success" => CommitState::Success,
+            "failed" => CommitState::Failed,
+            "canceled" => CommitState::Canceled,
+            "skipped" => CommitState::Skipped,
+            _ => return None,
+        })
+    }
+
+    /// Final states end an external job; a later post starts a new one.
+    pub fn is_final(self) -> bool {
+        !matches!(self, CommitState::Pending | CommitState::Running)
     }
 }

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::bridge::JobIdentity;
 use crate::ids::{CommitSha, JobId, MrIid, PipelineId, ProjectId, ProjectPath};
 
 /// The runner's exit-code contract (`BUILD_FAILURE_EXIT_CODE`, …).
@@ -80,27 +81,12 @@ struct RawVariable {
     masked: bool,
 }
 
-/// Everything srcgit knows about the job.
+/// Everything srcgit knows about the job: the identity the bridge acts for, and the
+/// values the job log must mask.
 #[derive(Clone)]
 pub struct JobContext {
-    /// The job (trusted, from `JOB_RESPONSE_FILE`).
-    pub job_id: JobId,
-    /// The job's name in the pipeline (trusted).
-    pub job_name: String,
-    /// The pipeline the job runs in (trusted).
-    pub pipeline_id: PipelineId,
-    /// The project the pipeline runs in (trusted; the fork for fork MR pipelines).
-    pub project_id: ProjectId,
-    /// Its full path (trusted).
-    pub project_path: ProjectPath,
-    /// The commit the pipeline runs for (trusted).
-    pub sha: CommitSha,
-    /// The pipeline ref, e.g. `refs/merge-requests/7/head` (trusted).
-    pub git_ref: String,
-    /// `CI_PIPELINE_SOURCE` as claimed by the variables (checked against the API).
-    pub claimed_source: Option<String>,
-    /// `CI_MERGE_REQUEST_PROJECT_ID` + `CI_MERGE_REQUEST_IID` as claimed (checked).
-    pub claimed_mr: Option<(ProjectId, MrIid)>,
+    /// The job's trusted identities and its (unverified) MR claims.
+    pub identity: JobIdentity,
     /// Values of masked variables: never printed.
     pub masked_values: Vec<String>,
 }
@@ -108,11 +94,7 @@ pub struct JobContext {
 impl std::fmt::Debug for JobContext {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("JobContext")
-            .field("job_id", &self.job_id)
-            .field("pipeline_id", &self.pipeline_id)
-            .field("project_path", &self.project_path)
-            .field("sha", &self.sha)
-            .field("claimed_mr", &self.claimed_mr)
+            .field("identity", &self.identity)
             .finish_non_exhaustive()
     }
 }
@@ -178,15 +160,17 @@ pub fn parse(
         masked_values.push(token);
     }
     Ok(JobContext {
-        job_id: JobId(raw.id),
-        job_name: raw.job_info.name,
-        pipeline_id: PipelineId(raw.job_info.pipeline_id),
-        project_id: ProjectId(raw.job_info.project_id),
-        project_path: ProjectPath(raw.job_info.project_full_path),
-        sha,
-        git_ref: raw.git_info.git_ref,
-        claimed_source: var("CI_PIPELINE_SOURCE"),
-        claimed_mr,
+        identity: JobIdentity {
+            job_id: JobId(raw.id),
+            job_name: raw.job_info.name,
+            pipeline_id: PipelineId(raw.job_info.pipeline_id),
+            project_id: ProjectId(raw.job_info.project_id),
+            project_path: ProjectPath(raw.job_info.project_full_path),
+            sha,
+            git_ref: raw.git_info.git_ref,
+            claimed_source: var("CI_PIPELINE_SOURCE"),
+            claimed_mr,
+        },
         masked_values,
     })
 }
@@ -228,15 +212,16 @@ mod tests {
         let mut env = HashMap::new();
         // an overridden CUSTOM_ENV value must not win over the payload
         env.insert("CI_MERGE_REQUEST_IID".to_string(), "99".to_string());
-        let job = parse(JOB, Path::new("job.json"), &env).unwrap();
+        let ctx = parse(JOB, Path::new("job.json"), &env).unwrap();
+        let job = &ctx.identity;
         assert_eq!(job.job_id, JobId(901));
         assert_eq!(job.pipeline_id, PipelineId(77));
         assert_eq!(job.project_id, ProjectId(12));
         assert_eq!(job.project_path.0, "redhat/centos-stream/src/quill");
         assert_eq!(job.claimed_mr, Some((ProjectId(12), MrIid(3))));
         assert_eq!(job.claimed_source.as_deref(), Some("merge_request_event"));
-        assert!(job.masked_values.contains(&"glcbt-secret".to_string()));
-        assert!(!format!("{job:?}").contains("glcbt-secret"));
+        assert!(ctx.masked_values.contains(&"glcbt-secret".to_string()));
+        assert!(!format!("{ctx:?}").contains("glcbt-secret"));
     }
 
     #[test]

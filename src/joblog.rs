@@ -76,6 +76,20 @@ impl JobLog {
     }
 }
 
+impl crate::bridge::Output for JobLog {
+    fn line(&self, text: &str) {
+        JobLog::line(self, text);
+    }
+
+    fn section_start(&self, id: &str, title: &str) {
+        JobLog::section_start(self, id, title);
+    }
+
+    fn section_end(&self, id: &str) {
+        JobLog::section_end(self, id);
+    }
+}
+
 fn now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 #![warn(missing_docs)]
 
+pub mod bridge;
 pub mod cli;
 pub mod convert;
 pub mod executor;
@@ -9,14 +10,10 @@ pub mod ids;
 pub mod job;
 pub mod joblog;
 pub mod local;
-pub mod naming;
-pub mod poll;
 pub mod repo;
 pub mod settings;
-pub mod status;
 pub mod store;
 pub mod telemetry;
-pub mod workflow;
 
 /// Runs a parsed command line and returns the process exit code.
 pub fn run(cli: cli::Cli) -> u8 {

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
+use crate::ids::CommitState;
 use crate::ids::{CommitSha, JobId, MrIid, PipelineId, ProjectId, ProjectPath};
-use crate::status::CommitState;
 
 /// Ids are stored as SQLite INTEGERs (i64); GitLab ids fit.
 macro_rules! sql_id {

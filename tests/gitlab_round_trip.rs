@@ -13,8 +13,8 @@ use srcgit::forge::{
     Forge, ForgeError, ForgeResult, MergeRequest, MergeRequestUpdate, NewMergeRequest, ProjectRef,
     StatusUpdate,
 };
+use srcgit::ids::{CiStatus, CommitState};
 use srcgit::ids::{CommitSha, MrIid, PipelineId, ProjectId, ProjectPath};
-use srcgit::status::{CiStatus, CommitState};
 
 fn path(p: &str) -> ProjectRef {
     ProjectRef::Path(ProjectPath(p.into()))

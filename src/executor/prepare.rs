@@ -6,8 +6,8 @@ use std::path::Path;
 
 use super::StageError;
 use super::session::{Session, runtime};
+use crate::bridge;
 use crate::job::RunnerEnv;
-use crate::workflow;
 
 pub(super) fn run(config: Option<&Path>, runner: &RunnerEnv) -> Result<(), StageError> {
     let session = Session::load(config, runner)?;
@@ -15,13 +15,13 @@ pub(super) fn run(config: Option<&Path>, runner: &RunnerEnv) -> Result<(), Stage
     session.log.line(format!(
         "srcgit {}: job {} of {}",
         env!("CARGO_PKG_VERSION"),
-        session.job.job_id,
-        session.job.project_path
+        session.job.identity.job_id,
+        session.job.identity.project_path
     ));
     let rt = runtime()?;
     rt.block_on(async {
         let forge = session.forge().await?;
-        let mr = workflow::verify(&forge, &session.settings, &session.job)
+        let mr = bridge::verify(&forge, &session.settings, &session.job.identity)
             .await
             .map_err(|e| session.classify(&e))?;
         session.log.line(format!(

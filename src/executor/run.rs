@@ -2,11 +2,12 @@
 //! text. Every other stage is a no-op that says so in one line.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use super::session::{Session, cancellation, runtime};
 use super::{Failure, StageError};
+use crate::bridge::{self, Context, Verdict};
 use crate::job::RunnerEnv;
-use crate::workflow::{self, Context, Verdict};
 
 pub(super) fn run(
     config: Option<&Path>,
@@ -27,12 +28,12 @@ pub(super) fn run(
         let ctx = Context {
             forge: &forge,
             settings: &session.settings,
-            job: &session.job,
-            log: &session.log,
+            job: &session.job.identity,
+            out: Arc::new(session.log.clone()),
             store: &store,
             cancel,
         };
-        match workflow::build_script(&ctx).await {
+        match bridge::mr_job(&ctx).await {
             Ok(Verdict::Passed) => {
                 session.log.line("srcgit: the dist-git pipeline passed");
                 Ok(())

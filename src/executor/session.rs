@@ -6,12 +6,12 @@ use std::path::Path;
 use tokio::sync::watch;
 
 use super::{Failure, StageError, load_settings};
+use crate::bridge::BridgeError;
 use crate::forge::gitlab::{ClientOptions, GitLabForge};
 use crate::job::{self, JobContext, RunnerEnv};
 use crate::joblog::JobLog;
 use crate::settings::Settings;
 use crate::store::Store;
-use crate::workflow::WorkflowError;
 
 /// A stage's inputs.
 pub(super) struct Session {
@@ -50,11 +50,11 @@ impl Session {
         };
         GitLabForge::connect(opts)
             .await
-            .map_err(|e| self.classify(&WorkflowError::Forge(e)))
+            .map_err(|e| self.classify(&BridgeError::Forge(e)))
     }
 
     /// A workflow error as a stage error, masked.
-    pub fn classify(&self, err: &WorkflowError) -> StageError {
+    pub fn classify(&self, err: &BridgeError) -> StageError {
         let failure = if err.is_build_failure() {
             Failure::Build
         } else {

@@ -7,8 +7,8 @@ pub mod gitlab;
 use std::future::Future;
 use std::time::Duration;
 
+use crate::ids::{CiStatus, CommitState};
 use crate::ids::{CommitSha, JobId, MrIid, PipelineId, ProjectId, ProjectPath};
-use crate::status::{CiStatus, CommitState};
 
 /// A project, by id or by full path.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -9,8 +9,8 @@ use gitlab::api::endpoint_prelude::{BodyError, Endpoint, FormParams, Method};
 use serde::Deserialize;
 
 use crate::forge::{Job, MergeRequest, Note, Pipeline, Project, User};
+use crate::ids::CiStatus;
 use crate::ids::{CommitSha, JobId, MrIid, PipelineId, ProjectId, ProjectPath};
-use crate::status::CiStatus;
 
 /// `GET /user`.
 #[derive(Debug, Deserialize)]

@@ -7,7 +7,7 @@ use url::Url;
 use gitlab::api::projects::repository::commits::CommitStatusState;
 
 use crate::forge::StatusUpdate;
-use crate::status::CommitState;
+use crate::ids::CommitState;
 
 /// GitLab's limit on a commit status' `description` and `target_url` (bytes).
 const STATUS_FIELD_MAX: usize = 255;

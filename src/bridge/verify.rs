@@ -3,11 +3,10 @@
 //! pipelines, that the job's project is its source or target project, and that its target
 //! project sits in a served namespace with a served target branch.
 
-use super::WorkflowError;
+use super::naming::{self, SourceMr};
+use super::{BridgeError, JobIdentity};
 use crate::forge::{Forge, MergeRequest, Project, ProjectRef};
 use crate::ids::ProjectPath;
-use crate::job::JobContext;
-use crate::naming::{self, SourceMr};
 use crate::settings::{Mapping, Settings};
 
 /// A merge request srcgit may act on, and the projects around it.
@@ -47,33 +46,33 @@ merge request pipelines (give the job `rules: - if: $CI_PIPELINE_SOURCE == \"mer
 pub async fn verify<F: Forge>(
     forge: &F,
     settings: &Settings,
-    job: &JobContext,
-) -> Result<VerifiedMr, WorkflowError> {
+    job: &JobIdentity,
+) -> Result<VerifiedMr, BridgeError> {
     if job.job_name == naming::PIPELINE_STATUS_NAME
         || job
             .job_name
             .starts_with(&format!("{}: ", naming::PIPELINE_STATUS_NAME))
     {
-        return Err(WorkflowError::Build(format!(
+        return Err(BridgeError::Build(format!(
             "the job is named {:?}, which srcgit uses for the mirrored dist-git statuses \
              (GitLab refuses a status named like a job of the same pipeline); rename the job",
             job.job_name
         )));
     }
     let Some((claimed_project, iid)) = job.claimed_mr else {
-        return Err(WorkflowError::Build(NOT_AN_MR_PIPELINE.to_string()));
+        return Err(BridgeError::Build(NOT_AN_MR_PIPELINE.to_string()));
     };
     let mr = forge
         .merge_request(claimed_project, iid)
         .await
         .map_err(|e| match e {
-            crate::forge::ForgeError::NotFound { .. } => WorkflowError::Build(format!(
+            crate::forge::ForgeError::NotFound { .. } => BridgeError::Build(format!(
                 "merge request !{iid} of project {claimed_project} does not exist"
             )),
             other => other.into(),
         })?;
     if job.project_id != mr.source_project_id && job.project_id != mr.target_project_id {
-        return Err(WorkflowError::Build(format!(
+        return Err(BridgeError::Build(format!(
             "project {} is neither the source nor the target project of merge request !{iid}",
             job.project_path
         )));
@@ -87,14 +86,14 @@ pub async fn verify<F: Forge>(
         .iter()
         .find(|p| p.id == job.pipeline_id && p.project_id == job.project_id)
     else {
-        return Err(WorkflowError::Build(format!(
+        return Err(BridgeError::Build(format!(
             "pipeline {} is not a pipeline of merge request !{iid}",
             job.pipeline_id
         )));
     };
     // branch pipelines of the source branch are listed too
     if pipeline.source != "merge_request_event" {
-        return Err(WorkflowError::Build(NOT_AN_MR_PIPELINE.to_string()));
+        return Err(BridgeError::Build(NOT_AN_MR_PIPELINE.to_string()));
     }
     let target = forge.project(&ProjectRef::Id(mr.target_project_id)).await?;
     let mapping = served_mapping(settings, &target.path, &mr.target_branch)?;
@@ -115,7 +114,7 @@ pub async fn verify<F: Forge>(
         .project(&ProjectRef::Path(rpms_path.clone()))
         .await
         .map_err(|e| match e {
-            crate::forge::ForgeError::NotFound { .. } => WorkflowError::Build(format!(
+            crate::forge::ForgeError::NotFound { .. } => BridgeError::Build(format!(
                 "the dist-git project {rpms_path} does not exist (or the srcgit bot cannot see it)"
             )),
             other => other.into(),
@@ -125,7 +124,7 @@ pub async fn verify<F: Forge>(
         .await?
         .is_none()
     {
-        return Err(WorkflowError::Build(format!(
+        return Err(BridgeError::Build(format!(
             "the dist-git project {} has no branch {}; target a branch that exists in dist-git",
             rpms.path, mr.target_branch
         )));
@@ -143,9 +142,9 @@ fn served_mapping<'s>(
     settings: &'s Settings,
     target: &ProjectPath,
     branch: &str,
-) -> Result<&'s Mapping, WorkflowError> {
+) -> Result<&'s Mapping, BridgeError> {
     let mapping = settings.mapping_for(target).ok_or_else(|| {
-        WorkflowError::Build(format!(
+        BridgeError::Build(format!(
             "project {target} is not in a namespace this srcgit runner serves ({})",
             settings
                 .mappings
@@ -156,7 +155,7 @@ fn served_mapping<'s>(
         ))
     })?;
     if !mapping.branches.is_match(branch) {
-        return Err(WorkflowError::Build(format!(
+        return Err(BridgeError::Build(format!(
             "target branch {branch} is not served for {} (served branches match {})",
             mapping.source_git,
             mapping.branches.as_str()

@@ -6,14 +6,13 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
+use super::naming::{self, PIPELINE_STATUS_NAME};
+use super::status;
+use super::{BridgeError, Context, JobIdentity, Output, Verdict, VerifiedMr};
 use crate::forge::{Forge, ForgeError, Job, Pipeline, Project, StatusUpdate};
-use crate::ids::{CommitSha, MrIid, PipelineId, ProjectId};
-use crate::job::JobContext;
-use crate::joblog::JobLog;
-use crate::naming::{self, PIPELINE_STATUS_NAME};
-use crate::status::{self, CiStatus, CommitState};
-use crate::store::PostedStatus;
-use crate::workflow::{Context, Verdict, VerifiedMr, WorkflowError};
+use crate::ids::{CiStatus, CommitState};
+use crate::ids::{CommitSha, JobId, MrIid, PipelineId, ProjectId};
+use crate::store::{PostedStatus, Store};
 
 /// How long to wait for GitLab to create the MR pipeline of a pushed commit before asking
 /// for one explicitly.
@@ -34,7 +33,7 @@ pub struct MirrorTarget {
 
 impl MirrorTarget {
     /// The job's own pipeline: its project, commit and pipeline id.
-    pub fn for_job(job: &JobContext) -> MirrorTarget {
+    pub fn for_job(job: &JobIdentity) -> MirrorTarget {
         MirrorTarget {
             project: job.project_id,
             sha: job.sha.clone(),
@@ -77,8 +76,8 @@ impl Report {
     }
 
     /// The final table, and the log tails of failed jobs.
-    pub fn print(&self, log: &JobLog) {
-        log.line(format!(
+    pub fn print(&self, log: &dyn Output) {
+        log.line(&format!(
             "srcgit: dist-git pipeline {} finished: {}",
             self.pipeline.web_url,
             self.pipeline.status.as_str()
@@ -90,10 +89,13 @@ impl Report {
             .max()
             .unwrap_or(3)
             .max(3);
-        log.line(format!("  {:<width$}  {:<10}  {}", "job", "result", "link"));
+        log.line(&format!(
+            "  {:<width$}  {:<10}  {}",
+            "job", "result", "link"
+        ));
         for job in &self.jobs {
             let result = status::job_description(job.status, job.allow_failure);
-            log.line(format!(
+            log.line(&format!(
                 "  {:<width$}  {:<10}  {}",
                 job.name, result, job.web_url
             ));
@@ -121,14 +123,14 @@ impl Report {
 async fn sleep_or_cancel<F: Forge>(
     ctx: &Context<'_, F>,
     duration: Duration,
-) -> Result<(), WorkflowError> {
+) -> Result<(), BridgeError> {
     let mut cancel = ctx.cancel.clone();
     if *cancel.borrow() {
-        return Err(WorkflowError::Canceled);
+        return Err(BridgeError::Canceled);
     }
     tokio::select! {
         () = tokio::time::sleep(duration) => Ok(()),
-        _ = cancel.wait_for(|c| *c) => Err(WorkflowError::Canceled),
+        _ = cancel.wait_for(|c| *c) => Err(BridgeError::Canceled),
     }
 }
 
@@ -140,24 +142,26 @@ pub async fn downstream_pipeline<F: Forge>(
     iid: MrIid,
     dist_git_sha: &CommitSha,
     new_commit: bool,
-) -> Result<Pipeline, WorkflowError> {
+) -> Result<Pipeline, BridgeError> {
     if new_commit {
         let started = Instant::now();
         let mut delay = Duration::from_millis(250);
         while started.elapsed() < PIPELINE_APPEAR_TIMEOUT {
             let pipelines = ctx.forge.merge_request_pipelines(rpms.id, iid).await?;
             if let Some(p) = pipelines.into_iter().find(|p| p.sha == dist_git_sha.0) {
-                ctx.log
-                    .line(format!("srcgit: following dist-git pipeline {}", p.web_url));
+                ctx.out.line(&format!(
+                    "srcgit: following dist-git pipeline {}",
+                    p.web_url
+                ));
                 return Ok(p);
             }
             sleep_or_cancel(ctx, delay).await?;
             delay = (delay * 2).min(Duration::from_secs(5));
         }
-        ctx.log
+        ctx.out
             .line("srcgit: GitLab created no pipeline for the pushed commit; asking for one");
     } else {
-        ctx.log
+        ctx.out
             .line("srcgit: rerun with nothing new; asking GitLab for a new dist-git pipeline");
     }
     let created = ctx
@@ -169,13 +173,13 @@ pub async fn downstream_pipeline<F: Forge>(
                 status: 400 | 405,
                 message,
                 ..
-            } => WorkflowError::Build(format!(
+            } => BridgeError::Build(format!(
                 "GitLab cannot run a merge request pipeline for {}!{iid}: {message}",
                 rpms.path
             )),
             other => other.into(),
         })?;
-    ctx.log.line(format!(
+    ctx.out.line(&format!(
         "srcgit: following dist-git pipeline {}",
         created.web_url
     ));
@@ -198,7 +202,7 @@ impl<F: Forge> Mirror<'_, '_, F> {
         state: CommitState,
         url: &str,
         description: &str,
-    ) -> Result<(), WorkflowError> {
+    ) -> Result<(), BridgeError> {
         let last = self.posted.get(name).map(|(state, _)| *state);
         if !status::may_post(last, state) {
             return Ok(());
@@ -239,7 +243,7 @@ impl<F: Forge> Mirror<'_, '_, F> {
                     if self.fallback.is_some() =>
                 {
                     let fallback = self.fallback.take().unwrap_or_else(|| self.target.clone());
-                    self.ctx.log.line(format!(
+                    self.ctx.out.line(&format!(
                         "srcgit: cannot post statuses to project {} (no permission); posting them on the \
                          merge request head in project {} instead",
                         self.target.project, fallback.project
@@ -255,7 +259,7 @@ impl<F: Forge> Mirror<'_, '_, F> {
         Ok(())
     }
 
-    fn record(&self, name: &str, state: CommitState, url: &str) -> Result<(), WorkflowError> {
+    fn record(&self, name: &str, state: CommitState, url: &str) -> Result<(), BridgeError> {
         self.ctx.store.record_status(&PostedStatus {
             job_id: self.ctx.job.job_id,
             project_id: self.target.project,
@@ -268,7 +272,7 @@ impl<F: Forge> Mirror<'_, '_, F> {
         Ok(())
     }
 
-    async fn sync(&mut self, pipeline: &Pipeline, jobs: &[Job]) -> Result<(), WorkflowError> {
+    async fn sync(&mut self, pipeline: &Pipeline, jobs: &[Job]) -> Result<(), BridgeError> {
         for job in jobs {
             let state = status::job_state(job.status, job.allow_failure);
             let description = status::job_description(job.status, job.allow_failure);
@@ -313,8 +317,8 @@ impl<F: Forge> Mirror<'_, '_, F> {
                 .await
             {
                 self.ctx
-                    .log
-                    .line(format!("srcgit: could not cancel status {name}: {e}"));
+                    .out
+                    .line(&format!("srcgit: could not cancel status {name}: {e}"));
             }
         }
     }
@@ -326,7 +330,7 @@ pub async fn mirror<F: Forge>(
     mr: &VerifiedMr,
     pipeline: &Pipeline,
     target: MirrorTarget,
-) -> Result<Report, WorkflowError> {
+) -> Result<Report, BridgeError> {
     let fallback = (target.project != mr.mr.target_project_id).then(|| MirrorTarget {
         project: mr.mr.target_project_id,
         sha: mr.mr.sha.clone().unwrap_or_else(|| target.sha.clone()),
@@ -350,7 +354,7 @@ async fn poll_until_finished<F: Forge>(
     mirror: &mut Mirror<'_, '_, F>,
     pipeline: &Pipeline,
     started: Instant,
-) -> Result<Report, WorkflowError> {
+) -> Result<Report, BridgeError> {
     let ctx = mirror.ctx;
     let mut last_status = None;
     loop {
@@ -360,7 +364,7 @@ async fn poll_until_finished<F: Forge>(
             .pipeline_jobs(pipeline.project_id, pipeline.id)
             .await?;
         if last_status != Some(current.status) {
-            ctx.log.line(format!(
+            ctx.out.line(&format!(
                 "srcgit: dist-git pipeline {} is {}",
                 current.web_url,
                 current.status.as_str()
@@ -388,10 +392,45 @@ async fn poll_until_finished<F: Forge>(
             });
         }
         if started.elapsed() >= ctx.settings.poll_timeout {
-            return Err(WorkflowError::TimedOut(ctx.settings.poll_timeout));
+            return Err(BridgeError::TimedOut(ctx.settings.poll_timeout));
         }
         sleep_or_cancel(ctx, ctx.settings.poll_interval).await?;
     }
+}
+
+/// Sets every status that job `job_id` left `pending`/`running` to `canceled` (the job
+/// may have been killed before it could); what cannot be posted is reported and skipped.
+pub async fn cancel_open_statuses<F: Forge>(
+    forge: &F,
+    store: &Store,
+    job_id: JobId,
+    out: &dyn Output,
+) -> Result<(), BridgeError> {
+    for status in store.open_statuses(job_id)? {
+        let update = StatusUpdate {
+            state: CommitState::Canceled,
+            name: status.name.clone(),
+            target_url: status.target_url.clone().filter(|u| !u.is_empty()),
+            description: Some("canceled: the srcgit job ended".to_string()),
+            pipeline_id: status.pipeline_id,
+        };
+        match forge
+            .post_status(status.project_id, &status.sha, &update)
+            .await
+        {
+            Ok(()) => {
+                let _ = store.record_status(&PostedStatus {
+                    state: CommitState::Canceled,
+                    ..status
+                });
+            }
+            Err(e) => out.line(&format!(
+                "srcgit: cannot cancel status {}: {e}",
+                status.name
+            )),
+        }
+    }
+    Ok(())
 }
 
 /// The last `n` lines of `text`.

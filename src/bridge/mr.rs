@@ -4,12 +4,12 @@
 
 use std::time::{Duration, Instant};
 
-use super::{Context, Pushed, VerifiedMr, WorkflowError, mr_ref};
+use super::naming;
+use super::{BridgeError, Context, Pushed, VerifiedMr, mr_ref};
 use crate::forge::{
     Forge, ForgeError, MergeRequest, MergeRequestUpdate, NewMergeRequest, Project, ProjectRef,
 };
 use crate::ids::ProjectPath;
-use crate::naming;
 use crate::store::Pair;
 
 /// How long a new fork may take to become usable.
@@ -19,7 +19,7 @@ const FORK_IMPORT_TIMEOUT: Duration = Duration::from_secs(600);
 pub(super) async fn ensure_fork<F: Forge>(
     ctx: &Context<'_, F>,
     rpms: &Project,
-) -> Result<Project, WorkflowError> {
+) -> Result<Project, BridgeError> {
     let path = ProjectPath(format!(
         "{}/{}",
         ctx.settings.fork_namespace,
@@ -28,7 +28,7 @@ pub(super) async fn ensure_fork<F: Forge>(
     let mut fork = match ctx.forge.project(&ProjectRef::Path(path.clone())).await {
         Ok(project) => project,
         Err(ForgeError::NotFound { .. }) => {
-            ctx.log.line(format!(
+            ctx.out.line(&format!(
                 "srcgit: forking {} into {}",
                 rpms.path, ctx.settings.fork_namespace
             ));
@@ -39,7 +39,7 @@ pub(super) async fn ensure_fork<F: Forge>(
         Err(e) => return Err(e.into()),
     };
     if fork.forked_from != Some(rpms.id) {
-        return Err(WorkflowError::Host(format!(
+        return Err(BridgeError::Host(format!(
             "{} exists but is not a fork of {}; remove it or change fork_namespace",
             fork.path, rpms.path
         )));
@@ -51,13 +51,13 @@ pub(super) async fn ensure_fork<F: Forge>(
         None | Some("none" | "finished")
     ) {
         if fork.import_status.as_deref() == Some("failed") {
-            return Err(WorkflowError::Host(format!(
+            return Err(BridgeError::Host(format!(
                 "GitLab failed to create the fork {}",
                 fork.path
             )));
         }
         if started.elapsed() > FORK_IMPORT_TIMEOUT {
-            return Err(WorkflowError::Host(format!(
+            return Err(BridgeError::Host(format!(
                 "the fork {} was not ready after {FORK_IMPORT_TIMEOUT:?}",
                 fork.path
             )));
@@ -76,7 +76,7 @@ async fn existing_mr<F: Forge>(
     mr: &VerifiedMr,
     fork: &Project,
     branch: &str,
-) -> Result<Option<MergeRequest>, WorkflowError> {
+) -> Result<Option<MergeRequest>, BridgeError> {
     if let Some(pair) = ctx.store.pair_for_source(mr.target.id, mr.mr.iid)?
         && pair.dist_git_project_id == mr.rpms.id
     {
@@ -105,7 +105,7 @@ pub(super) async fn open_or_update<F: Forge>(
     fork: &Project,
     branch: &str,
     pushed: &Pushed,
-) -> Result<MergeRequest, WorkflowError> {
+) -> Result<MergeRequest, BridgeError> {
     let source = mr.source_mr();
     let description = naming::rpms_mr_description(&source);
     let rpms_mr = match existing_mr(ctx, mr, fork, branch).await? {
@@ -121,8 +121,8 @@ pub(super) async fn open_or_update<F: Forge>(
             };
             match ctx.forge.create_merge_request(&new).await {
                 Ok(created) => {
-                    ctx.log
-                        .line(format!("srcgit: opened {}", mr_ref(&mr.rpms, created.iid)));
+                    ctx.out
+                        .line(&format!("srcgit: opened {}", mr_ref(&mr.rpms, created.iid)));
                     created
                 }
                 // GitLab: "Another open merge request already exists for this source branch"
@@ -130,7 +130,7 @@ pub(super) async fn open_or_update<F: Forge>(
                 {
                     Some(found) => update_if_needed(ctx, mr, found, &description).await?,
                     None => {
-                        return Err(WorkflowError::Host(format!(
+                        return Err(BridgeError::Host(format!(
                             "GitLab refused to open an MR from {branch} and none is open"
                         )));
                     }
@@ -161,21 +161,21 @@ async fn update_if_needed<F: Forge>(
     mr: &VerifiedMr,
     found: MergeRequest,
     description: &str,
-) -> Result<MergeRequest, WorkflowError> {
+) -> Result<MergeRequest, BridgeError> {
     let update = MergeRequestUpdate {
         title: (found.title != mr.mr.title).then(|| mr.mr.title.clone()),
         description: (found.description != description).then(|| description.to_string()),
         state_event: (found.state == "closed").then_some("reopen"),
     };
     if update == MergeRequestUpdate::default() {
-        ctx.log.line(format!(
+        ctx.out.line(&format!(
             "srcgit: {} is up to date",
             mr_ref(&mr.rpms, found.iid)
         ));
         return Ok(found);
     }
-    ctx.log
-        .line(format!("srcgit: updating {}", mr_ref(&mr.rpms, found.iid)));
+    ctx.out
+        .line(&format!("srcgit: updating {}", mr_ref(&mr.rpms, found.iid)));
     Ok(ctx
         .forge
         .update_merge_request(mr.rpms.id, found.iid, &update)
@@ -187,7 +187,7 @@ async fn comment_once<F: Forge>(
     ctx: &Context<'_, F>,
     mr: &VerifiedMr,
     rpms_mr: &MergeRequest,
-) -> Result<(), WorkflowError> {
+) -> Result<(), BridgeError> {
     let body = naming::source_comment(&mr.rpms.path, rpms_mr.iid, &rpms_mr.web_url);
     let notes = ctx.forge.notes(mr.target.id, mr.mr.iid).await?;
     if notes.iter().any(|n| n.body.contains(&rpms_mr.web_url)) {

@@ -3,13 +3,14 @@
 //! `srcgit convert`, and force-push the result to the bot fork. Runs on a blocking thread.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use git2::{Oid, Repository};
 
-use super::{Context, Pushed, VerifiedMr, WorkflowError, git_env};
+use super::naming;
+use super::{BridgeError, Context, Output, Pushed, VerifiedMr, git_env};
 use crate::forge::{Forge, Project};
 use crate::ids::CommitSha;
-use crate::naming;
 use crate::repo::git::{self, Credentials, GitCli, GitError, Identity, Repo};
 use crate::repo::sync_status::FROM_SOURCE_GIT;
 use crate::repo::update_dist_git::{self, UpdateError, UpdateOptions};
@@ -40,7 +41,7 @@ pub(super) async fn convert_and_push<F: Forge>(
     fork: &Project,
     fork_branch: &str,
     job_dir: &Path,
-) -> Result<Option<Pushed>, WorkflowError> {
+) -> Result<Option<Pushed>, BridgeError> {
     let user = ctx.forge.current_user().await?;
     let host = ctx
         .settings
@@ -81,15 +82,15 @@ pub(super) async fn convert_and_push<F: Forge>(
             offset_minutes: 0,
         },
     };
-    let log = ctx.log.clone();
+    let out = Arc::clone(&ctx.out);
 
-    tokio::task::spawn_blocking(move || work.run(&log))
+    tokio::task::spawn_blocking(move || work.run(out.as_ref()))
         .await
-        .map_err(|e| WorkflowError::Host(format!("the conversion thread failed: {e}")))?
+        .map_err(|e| BridgeError::Host(format!("the conversion thread failed: {e}")))?
 }
 
 impl RepoJob {
-    fn run(self, log: &crate::joblog::JobLog) -> Result<Option<Pushed>, WorkflowError> {
+    fn run(self, log: &dyn Output) -> Result<Option<Pushed>, BridgeError> {
         if self.job_dir.exists() {
             std::fs::remove_dir_all(&self.job_dir)
                 .map_err(GitError::io("cannot clean", &self.job_dir))?;
@@ -99,10 +100,10 @@ impl RepoJob {
             std::fs::create_dir_all(&path).map_err(GitError::io("cannot create", &path))?;
         }
         let source_head = self.fetch_source()?;
-        log.line(format!("srcgit: source-git head {source_head}"));
+        log.line(&format!("srcgit: source-git head {source_head}"));
         let dist = self.fetch_dist_git()?;
         if let Some(existing) = self.already_converted(&dist, source_head)? {
-            log.line(format!(
+            log.line(&format!(
                 "srcgit: the dist-git branch {} already holds source-git commit {source_head}; no new commit",
                 self.fork_branch
             ));
@@ -132,9 +133,9 @@ impl RepoJob {
             return Ok(None);
         };
         if *self.cancel.borrow() {
-            return Err(WorkflowError::Canceled);
+            return Err(BridgeError::Canceled);
         }
-        log.line(format!(
+        log.line(&format!(
             "srcgit: pushing dist-git commit {commit} to branch {} of the bot fork",
             self.fork_branch
         ));
@@ -153,7 +154,7 @@ impl RepoJob {
     }
 
     /// Fetches the MR head and the tags; returns the commit to convert.
-    fn fetch_source(&self) -> Result<Oid, WorkflowError> {
+    fn fetch_source(&self) -> Result<Oid, BridgeError> {
         let dir = self.job_dir.join("source");
         let repo = Repository::init(&dir)
             .map_err(GitError::git2("cannot create the source-git work tree"))?;
@@ -179,7 +180,7 @@ impl RepoJob {
             let _ = git::fetch(&repo, &self.pipeline_url, &wanted, &self.credentials);
         }
         let pipeline_commit = repo.find_commit(pipeline_sha).map_err(|_| {
-            WorkflowError::Build(format!(
+            BridgeError::Build(format!(
                 "commit {} of this pipeline is no longer in the merge request; a newer pipeline tests its current head",
                 self.pipeline_sha
             ))
@@ -205,7 +206,7 @@ impl RepoJob {
     }
 
     /// Fetches the rpms target branch (and the fork branch, if any) and checks it out.
-    fn fetch_dist_git(&self) -> Result<Repo, WorkflowError> {
+    fn fetch_dist_git(&self) -> Result<Repo, BridgeError> {
         let dir = self.job_dir.join("dist");
         let repo = Repository::init(&dir)
             .map_err(GitError::git2("cannot create the dist-git work tree"))?;
@@ -232,7 +233,7 @@ impl RepoJob {
         &self,
         dist: &Repo,
         source_head: Oid,
-    ) -> Result<Option<CommitSha>, WorkflowError> {
+    ) -> Result<Option<CommitSha>, BridgeError> {
         let Some(fork_head) = dist.resolve_commit("refs/srcgit/fork") else {
             return Ok(None);
         };

@@ -1,0 +1,218 @@
+//! The bridge: srcgit's own product logic between a source-git MR and its rpms MR —
+//! verify the MR, convert and push its head, open or update the paired rpms MR, and mirror
+//! the rpms pipeline back as commit statuses.
+//!
+//! May import `convert`, `repo`, `forge` (the [`Forge`] trait and its types), `store`,
+//! `settings` and `ids`; **never** `executor` or `commands`: whoever drives the bridge (the
+//! executor's `build_script`, a CLI command, a timer) hands it a [`JobIdentity`] and an
+//! [`Output`] of its own. Generic over `F: Forge`; git work runs on blocking threads;
+//! cancellation arrives through a `watch` channel.
+//!
+//! - `verify`: trust only what GitLab confirms about the job's MR claims;
+//! - `repos`: fetch, convert and push (the git half);
+//! - `mr`: the bot fork, the rpms MR and the one comment on the source MR;
+//! - `mirror`: follow the rpms pipeline and mirror it as statuses;
+//! - [`naming`], [`status`]: the pure names, texts and status mappings.
+
+mod mirror;
+mod mr;
+pub mod naming;
+mod repos;
+pub mod status;
+mod verify;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use crate::forge::{Forge, ForgeError, Project};
+use crate::ids::{CommitSha, JobId, MrIid, PipelineId, ProjectId, ProjectPath};
+use crate::repo::git::{GitEnv, GitError};
+use crate::repo::update_dist_git::UpdateError;
+use crate::settings::Settings;
+use crate::store::{Store, StoreError};
+
+pub use mirror::{MirrorTarget, Report, cancel_open_statuses};
+pub use verify::{VerifiedMr, verify};
+
+/// The job that asks the bridge to act, as verified by whoever runs it (the executor
+/// reads it from gitlab-runner's `JOB_RESPONSE_FILE`, never from job variables).
+#[derive(Debug, Clone)]
+pub struct JobIdentity {
+    /// The job (trusted).
+    pub job_id: JobId,
+    /// The job's name in the pipeline (trusted).
+    pub job_name: String,
+    /// The pipeline the job runs in (trusted).
+    pub pipeline_id: PipelineId,
+    /// The project the pipeline runs in (trusted; the fork for fork MR pipelines).
+    pub project_id: ProjectId,
+    /// Its full path (trusted).
+    pub project_path: ProjectPath,
+    /// The commit the pipeline runs for (trusted).
+    pub sha: CommitSha,
+    /// The pipeline ref, e.g. `refs/merge-requests/7/head` (trusted).
+    pub git_ref: String,
+    /// `CI_PIPELINE_SOURCE` as claimed by the job's variables (checked against the API).
+    pub claimed_source: Option<String>,
+    /// `CI_MERGE_REQUEST_PROJECT_ID` + `CI_MERGE_REQUEST_IID` as claimed (checked).
+    pub claimed_mr: Option<(ProjectId, MrIid)>,
+}
+
+/// Where the bridge writes what its user reads: the executor's masked job log, or stdout
+/// for a command. Lines are complete sentences; implementations mask secrets.
+pub trait Output: Send + Sync {
+    /// Writes one line.
+    fn line(&self, text: &str);
+    /// Opens a collapsible section titled `title`.
+    fn section_start(&self, id: &str, title: &str) {
+        let _ = id;
+        self.line(title);
+    }
+    /// Closes the section `id`.
+    fn section_end(&self, id: &str) {
+        let _ = id;
+    }
+}
+
+/// How a job ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// The downstream pipeline passed (or there was nothing to test).
+    Passed,
+    /// The change is wrong or the downstream pipeline failed; the sentence says why.
+    Failed(String),
+}
+
+/// Why the job could not reach a verdict.
+#[derive(Debug, thiserror::Error)]
+pub enum BridgeError {
+    /// Something the MR author or the packager must fix (a *build* failure).
+    #[error("{0}")]
+    Build(String),
+    /// The change cannot be converted (a *build* failure).
+    #[error(transparent)]
+    Convert(#[from] UpdateError),
+    /// GitLab trouble that survived retries (a *system* failure unless GitLab refused
+    /// something for a reason the user controls).
+    #[error(transparent)]
+    Forge(#[from] ForgeError),
+    /// git trouble (fetch, push).
+    #[error(transparent)]
+    Git(#[from] GitError),
+    /// The database.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Setup problems on the runner host (a *system* failure).
+    #[error("{0}")]
+    Host(String),
+    /// The job was canceled (SIGTERM).
+    #[error("the job was canceled")]
+    Canceled,
+    /// The downstream pipeline did not finish in time.
+    #[error("the dist-git pipeline did not finish within {0:?}")]
+    TimedOut(Duration),
+}
+
+impl BridgeError {
+    /// Whether this is the user's change (build failure) rather than infrastructure.
+    pub fn is_build_failure(&self) -> bool {
+        match self {
+            BridgeError::Build(_) | BridgeError::Canceled => true,
+            BridgeError::Convert(e) => e.is_user_error(),
+            BridgeError::Forge(e) => !e.is_retriable() && !matches!(e, ForgeError::Decode { .. }),
+            BridgeError::Git(_)
+            | BridgeError::Store(_)
+            | BridgeError::Host(_)
+            | BridgeError::TimedOut(_) => false,
+        }
+    }
+}
+
+/// Everything the bridge uses for one job.
+pub struct Context<'a, F: Forge> {
+    /// GitLab.
+    pub forge: &'a F,
+    /// Settings.
+    pub settings: &'a Settings,
+    /// The job.
+    pub job: &'a JobIdentity,
+    /// What the user reads.
+    pub out: Arc<dyn Output>,
+    /// The database.
+    pub store: &'a Store,
+    /// Becomes `true` on SIGTERM.
+    pub cancel: watch::Receiver<bool>,
+}
+
+/// What the conversion produced for the rpms side.
+#[derive(Debug, Clone)]
+struct Pushed {
+    /// The source-git commit that was converted.
+    source_sha: CommitSha,
+    /// The dist-git commit on the fork branch.
+    dist_git_sha: CommitSha,
+    /// Whether a new commit was pushed (false on a rerun with nothing new).
+    new_commit: bool,
+}
+
+impl<F: Forge> Context<'_, F> {
+    /// `Err(Canceled)` once SIGTERM arrived: checked between the long steps, so a canceled
+    /// job does not go on to push or open an MR.
+    fn check_canceled(&self) -> Result<(), BridgeError> {
+        if *self.cancel.borrow() {
+            return Err(BridgeError::Canceled);
+        }
+        Ok(())
+    }
+}
+
+/// The MR job: verify, convert, push, open or update the rpms MR, mirror its pipeline.
+pub async fn mr_job<F: Forge>(ctx: &Context<'_, F>) -> Result<Verdict, BridgeError> {
+    let mr = verify(ctx.forge, ctx.settings, ctx.job).await?;
+    ctx.out.line(&format!(
+        "srcgit: converting {}!{} ({}) for dist-git project {} branch {}",
+        mr.target.path, mr.mr.iid, mr.mr.web_url, mr.rpms.path, mr.mr.target_branch
+    ));
+    let job_dir = ctx
+        .settings
+        .work_dir
+        .join(format!("job-{}", ctx.job.job_id));
+    let fork = mr::ensure_fork(ctx, &mr.rpms).await?;
+    ctx.check_canceled()?;
+    let branch = naming::fork_branch(&mr.mr.target_branch, mr.mr.iid);
+    let Some(pushed) = repos::convert_and_push(ctx, &mr, &fork, &branch, &job_dir).await? else {
+        ctx.out.line("srcgit: this merge request changes nothing in dist-git; there is nothing to test downstream.");
+        return Ok(Verdict::Passed);
+    };
+    ctx.check_canceled()?;
+    let rpms_mr = mr::open_or_update(ctx, &mr, &fork, &branch, &pushed).await?;
+    ctx.out.line(&format!(
+        "srcgit: dist-git merge request: {}",
+        rpms_mr.web_url
+    ));
+    let pipeline = mirror::downstream_pipeline(
+        ctx,
+        &mr.rpms,
+        rpms_mr.iid,
+        &pushed.dist_git_sha,
+        pushed.new_commit,
+    )
+    .await?;
+    let report = mirror::mirror(ctx, &mr, &pipeline, MirrorTarget::for_job(ctx.job)).await?;
+    report.print(ctx.out.as_ref());
+    Ok(report.verdict())
+}
+
+/// The git environment for the job: no host git configuration, a private HOME.
+fn git_env(job_dir: &std::path::Path) -> GitEnv {
+    GitEnv::Isolated {
+        home: job_dir.join("home"),
+    }
+}
+
+/// Shortcut for an MR reference in messages.
+fn mr_ref(project: &Project, iid: MrIid) -> String {
+    format!("{}!{iid}", project.path)
+}
