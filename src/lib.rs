@@ -7,8 +7,6 @@ pub mod convert;
 pub mod executor;
 pub mod forge;
 pub mod ids;
-pub mod job;
-pub mod joblog;
 pub mod local;
 pub mod repo;
 pub mod settings;

@@ -1,9 +1,14 @@
-//! The custom-executor stages gitlab-runner calls: `config`, `prepare`, `run <script>
-//! <stage>` and `cleanup`. One file per stage; this one loads the shared inputs and turns
-//! every outcome into the exit code the runner's contract asks for.
+//! gitlab-runner's custom-executor contract, and only that: the stages it calls (`config`,
+//! `prepare`, `run <script> <stage>`, `cleanup`; one file per stage), the job from
+//! `JOB_RESPONSE_FILE` ([`job`]), the masked job log ([`joblog`]) and the exit codes.
+//!
+//! May import `bridge` (which does the work), `forge::gitlab` (to build the client),
+//! `store`, `settings`, `telemetry` and `ids`. Nothing imports `executor` but `lib.rs`.
 
 mod cleanup;
 mod config;
+pub mod job;
+pub mod joblog;
 mod prepare;
 mod run;
 mod session;
@@ -11,7 +16,7 @@ mod session;
 use std::path::Path;
 
 use crate::cli::ExecutorCommand;
-use crate::job::{JobError, RunnerEnv};
+use crate::executor::job::{JobError, RunnerEnv};
 use crate::settings::{self, Settings, SettingsError};
 
 /// How a stage failed, in the runner's terms.

@@ -7,7 +7,7 @@ use std::path::Path;
 use super::StageError;
 use super::session::{Session, runtime};
 use crate::bridge;
-use crate::job::RunnerEnv;
+use crate::executor::job::RunnerEnv;
 
 pub(super) fn run(config: Option<&Path>, runner: &RunnerEnv) -> Result<(), StageError> {
     let session = Session::load(config, runner)?;

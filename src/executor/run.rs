@@ -7,7 +7,7 @@ use std::sync::Arc;
 use super::session::{Session, cancellation, runtime};
 use super::{Failure, StageError};
 use crate::bridge::{self, Context, Verdict};
-use crate::job::RunnerEnv;
+use crate::executor::job::RunnerEnv;
 
 pub(super) fn run(
     config: Option<&Path>,

@@ -7,9 +7,9 @@ use tokio::sync::watch;
 
 use super::{Failure, StageError, load_settings};
 use crate::bridge::BridgeError;
+use crate::executor::job::{self, JobContext, RunnerEnv};
+use crate::executor::joblog::JobLog;
 use crate::forge::gitlab::{ClientOptions, GitLabForge};
-use crate::job::{self, JobContext, RunnerEnv};
-use crate::joblog::JobLog;
 use crate::settings::Settings;
 use crate::store::Store;
 
