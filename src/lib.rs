@@ -3,11 +3,11 @@
 
 pub mod bridge;
 pub mod cli;
+pub mod commands;
 pub mod convert;
 pub mod executor;
 pub mod forge;
 pub mod ids;
-pub mod local;
 pub mod repo;
 pub mod settings;
 pub mod store;
@@ -18,12 +18,27 @@ pub fn run(cli: cli::Cli) -> u8 {
     match &cli.command {
         cli::Command::Convert(args) => {
             telemetry::init_cli();
-            local::convert(args)
+            commands::convert(args)
         }
         cli::Command::Status(args) => {
             telemetry::init_cli();
-            local::status(args)
+            commands::status(args)
         }
         cli::Command::Executor(stage) => executor::run(stage, cli.config.as_deref()),
     }
+}
+
+/// `err: cause: cause`, skipping causes whose text the parent already shows.
+pub fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
 }

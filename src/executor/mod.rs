@@ -48,13 +48,13 @@ impl StageError {
 
 impl From<SettingsError> for StageError {
     fn from(e: SettingsError) -> Self {
-        StageError::system(crate::local::error_chain(&e))
+        StageError::system(crate::error_chain(&e))
     }
 }
 
 impl From<JobError> for StageError {
     fn from(e: JobError) -> Self {
-        StageError::system(crate::local::error_chain(&e))
+        StageError::system(crate::error_chain(&e))
     }
 }
 

@@ -36,8 +36,7 @@ impl Session {
             std::fs::create_dir_all(dir)
                 .map_err(|e| StageError::system(format!("cannot create {}: {e}", dir.display())))?;
         }
-        Store::open(&self.settings.database)
-            .map_err(|e| StageError::system(crate::local::error_chain(&e)))
+        Store::open(&self.settings.database).map_err(|e| StageError::system(crate::error_chain(&e)))
     }
 
     pub async fn forge(&self) -> Result<GitLabForge, StageError> {
@@ -62,7 +61,7 @@ impl Session {
         };
         StageError {
             failure,
-            message: self.log.mask(&crate::local::error_chain(err)),
+            message: self.log.mask(&crate::error_chain(err)),
         }
     }
 }

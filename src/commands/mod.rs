@@ -1,0 +1,60 @@
+//! The local sub-commands, one file each, and what they share: packit's exit codes (0
+//! success, 2 an error the user can fix, 4 an internal error), error reporting, and an
+//! [`Output`](crate::bridge::Output) on stdout for commands that drive the bridge.
+//!
+//! May import `repo`, `convert`, `bridge`, `forge`, `store`, `settings` and `ids`; never
+//! `executor` (gitlab-runner's stages are dispatched from `lib.rs`).
+
+mod convert;
+mod status;
+
+pub use convert::convert;
+pub use status::status;
+
+use crate::repo::update_dist_git::UpdateError;
+
+/// Exit code for errors the user can act on (packit's `PackitException`).
+pub const EXIT_USER_ERROR: u8 = 2;
+/// Exit code for everything else (packit's "unexpected exception").
+pub const EXIT_INTERNAL_ERROR: u8 = 4;
+
+/// Initialises libgit2 for a run that never uses the network.
+///
+/// libgit2 (linked with OpenSSL for the executor's HTTPS fetches) parses the whole system
+/// CA bundle when it initialises — about 20 ms, most of a small conversion. The local
+/// commands never open a TLS connection, so libgit2 is pointed at an empty bundle while it
+/// initialises, and the environment is restored before anything else runs (git children
+/// see the user's environment untouched).
+pub(crate) fn init_git_offline() {
+    const VAR: &str = "SSL_CERT_FILE";
+    let previous = std::env::var_os(VAR);
+    // SAFETY: called at the start of a local command, before srcgit starts any thread.
+    unsafe { std::env::set_var(VAR, "/dev/null") };
+    // any git2 call runs libgit2's one-time initialisation
+    let _ = git2::Config::new();
+    match previous {
+        // SAFETY: as above, still single-threaded.
+        Some(value) => unsafe { std::env::set_var(VAR, value) },
+        None => unsafe { std::env::remove_var(VAR) },
+    }
+}
+
+/// Prints an error with its causes on one line, ripgrep-style, and picks the exit code.
+pub(crate) fn report(err: &UpdateError) -> u8 {
+    eprintln!("error: {}", crate::error_chain(err));
+    if err.is_user_error() {
+        EXIT_USER_ERROR
+    } else {
+        EXIT_INTERNAL_ERROR
+    }
+}
+
+/// An [`Output`](crate::bridge::Output) that prints each line on stdout.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Stdout;
+
+impl crate::bridge::Output for Stdout {
+    fn line(&self, text: &str) {
+        println!("{text}");
+    }
+}
