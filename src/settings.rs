@@ -2,7 +2,7 @@
 //! `/etc/srcgit/config.toml`) read into `RawSettings` and validated into `Settings`.
 //!
 //! Unknown keys and invalid values are refused at start with the key named. The token is
-//! read from `token_file` and never appears in `Debug` output or logs.
+//! read from `token_file` and never appears in `Debug` output or logs. May import `ids` only.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

@@ -1,6 +1,7 @@
 //! The SQLite file: source-git MR ↔ rpms MR pairs, and the statuses each job posted (so
 //! the `cleanup` stage, a separate process, can finalise any left open). This module alone
 //! owns SQL; the schema is versioned with `PRAGMA user_version`.
+//! May import `ids` only (an edge).
 //!
 //! Calls are short local transactions; the async workflow makes them between awaits.
 

@@ -1,7 +1,8 @@
 //! The conversion core: packit's source-git → dist-git rules as pure functions.
 //!
 //! Nothing under `convert/` touches the file system, runs processes or talks to the
-//! network; `update.rs` and `git/` do the I/O and pass data in.
+//! network; `repo/` does the I/O and passes data in. May import std and its parsing
+//! crates (yaml-rust2, regex); never another module of srcgit.
 
 pub mod config;
 pub mod mail;

@@ -1,6 +1,8 @@
 //! What srcgit needs from GitLab, in srcgit's own terms: the `Forge` trait, its domain
-//! types and `ForgeError`. `gitlab.rs` implements it over the `gitlab` crate; the
-//! workflow is generic over `F: Forge` and never sees HTTP.
+//! types and `ForgeError`. `gitlab.rs` implements it over the `gitlab` crate; the bridge
+//! is generic over `F: Forge` and never sees HTTP.
+//!
+//! May import `ids` only; never `bridge`, `executor`, `repo` or `store` (an edge).
 
 pub mod gitlab;
 
