@@ -1,4 +1,5 @@
-//! The command line: `srcgit convert`, `srcgit status` and the custom-executor stages.
+//! The command line: `srcgit convert`, `srcgit status`, the custom-executor stages, and
+//! the operator commands `reconcile`, `history` and `pairs`.
 
 use std::path::PathBuf;
 
@@ -29,6 +30,48 @@ pub enum Command {
     /// GitLab custom executor stages (called by gitlab-runner).
     #[command(subcommand)]
     Executor(ExecutorCommand),
+    /// One sweep over every pair: close, reopen and comment as the MRs' states ask, and
+    /// post the statuses jobs left open (run by a systemd timer).
+    Reconcile(ReconcileArgs),
+    /// Print the sync attempts and reconcile actions of a source-git merge request.
+    History(HistoryArgs),
+    /// List the stored source-git ↔ dist-git merge request pairs.
+    Pairs(PairsArgs),
+}
+
+/// Arguments of `srcgit reconcile`.
+#[derive(Debug, Args)]
+pub struct ReconcileArgs {
+    /// Print what would be done; make no change on GitLab.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// Arguments of `srcgit history`.
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// The source-git merge request: `group/project!IID` or its web URL.
+    #[arg(value_name = "MR")]
+    pub merge_request: String,
+}
+
+/// Arguments of `srcgit pairs`.
+#[derive(Debug, Args)]
+pub struct PairsArgs {
+    /// Which pairs to list.
+    #[arg(long, value_enum, default_value_t = PairFilter::Open)]
+    pub state: PairFilter,
+}
+
+/// The `--state` of `srcgit pairs`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PairFilter {
+    /// Pairs whose rpms MR is open.
+    Open,
+    /// Pairs whose rpms MR is closed or merged.
+    Closed,
+    /// Every pair.
+    All,
 }
 
 /// Arguments of `srcgit convert`.

@@ -25,6 +25,9 @@ pub fn run(cli: cli::Cli) -> u8 {
             commands::status(args)
         }
         cli::Command::Executor(stage) => executor::run(stage, cli.config.as_deref()),
+        cli::Command::Reconcile(args) => commands::reconcile(args, cli.config.as_deref()),
+        cli::Command::History(args) => commands::history(args, cli.config.as_deref()),
+        cli::Command::Pairs(args) => commands::pairs(args, cli.config.as_deref()),
     }
 }
 

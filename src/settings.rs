@@ -30,6 +30,26 @@ struct RawSettings {
     poll: RawPoll,
     #[serde(default)]
     http: RawHttp,
+    #[serde(default)]
+    reconcile: RawReconcile,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawReconcile {
+    #[serde(default)]
+    on_source_merged: OnSourceMerged,
+}
+
+/// What `srcgit reconcile` does to an open rpms MR whose source-git MR was merged.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OnSourceMerged {
+    /// One note on the rpms MR; a dist-git maintainer decides.
+    #[default]
+    Comment,
+    /// Close the rpms MR, with a note.
+    Close,
 }
 
 #[derive(Debug, Deserialize)]
@@ -164,6 +184,8 @@ pub struct Settings {
     pub max_retries: u32,
     /// Cap of the retry backoff.
     pub max_backoff: Duration,
+    /// `[reconcile] on_source_merged`.
+    pub on_source_merged: OnSourceMerged,
 }
 
 /// Unusable settings.
@@ -318,6 +340,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Settings, SettingsError> {
         request_timeout: Duration::from_secs(raw.http.request_timeout_seconds),
         max_retries: raw.http.max_retries,
         max_backoff: Duration::from_secs(raw.http.max_backoff_seconds.max(1)),
+        on_source_merged: raw.reconcile.on_source_merged,
     })
 }
 

@@ -12,11 +12,13 @@
 //! - `repos`: fetch, convert and push (the git half);
 //! - `mr`: the bot fork, the rpms MR and the one comment on the source MR;
 //! - `mirror`: follow the rpms pipeline and mirror it as statuses;
+//! - [`reconcile`]: the sweep between jobs (closes, reopens, notes, late statuses);
 //! - [`naming`], [`status`]: the pure names, texts and status mappings.
 
 mod mirror;
 mod mr;
 pub mod naming;
+pub mod reconcile;
 mod repos;
 pub mod status;
 mod verify;
@@ -35,6 +37,18 @@ use crate::store::{Store, StoreError};
 
 pub use mirror::{MirrorTarget, Report, cancel_open_statuses};
 pub use verify::{VerifiedMr, verify};
+
+/// Connects to GitLab with the settings' URL, token and HTTP limits (checks the token).
+pub async fn connect(settings: &Settings) -> Result<crate::forge::gitlab::GitLabForge, ForgeError> {
+    let opts = crate::forge::gitlab::ClientOptions {
+        base_url: settings.gitlab_url.clone(),
+        token: settings.token.expose().to_string(),
+        request_timeout: settings.request_timeout,
+        max_retries: settings.max_retries,
+        max_backoff: settings.max_backoff,
+    };
+    crate::forge::gitlab::GitLabForge::connect(opts).await
+}
 
 /// The job that asks the bridge to act, as verified by whoever runs it (the executor
 /// reads it from gitlab-runner's `JOB_RESPONSE_FILE`, never from job variables).

@@ -152,6 +152,7 @@ pub(super) async fn open_or_update<F: Forge>(
         source_sha: pushed.source_sha.clone(),
         dist_git_sha: pushed.dist_git_sha.clone(),
         state: "open".to_string(),
+        closed_reason: None,
     })?;
     Ok(rpms_mr)
 }

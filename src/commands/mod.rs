@@ -6,9 +6,13 @@
 //! `executor` (gitlab-runner's stages are dispatched from `lib.rs`).
 
 mod convert;
+mod history;
+mod reconcile;
 mod status;
 
 pub use convert::convert;
+pub use history::{history, pairs};
+pub use reconcile::reconcile;
 pub use status::status;
 
 use crate::repo::update_dist_git::UpdateError;
@@ -49,12 +53,67 @@ pub(crate) fn report(err: &UpdateError) -> u8 {
     }
 }
 
-/// An [`Output`](crate::bridge::Output) that prints each line on stdout.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Stdout;
+/// An [`Output`](crate::bridge::Output) that prints each line on stdout, with the bot
+/// token masked.
+#[derive(Debug, Clone, Default)]
+pub struct Stdout {
+    secret: Option<crate::settings::Secret>,
+}
+
+impl Stdout {
+    /// Stdout masking the token of `settings`.
+    pub fn masking(settings: &crate::settings::Settings) -> Stdout {
+        Stdout {
+            secret: Some(settings.token.clone()),
+        }
+    }
+
+    fn mask(&self, text: &str) -> String {
+        match &self.secret {
+            Some(s) if !s.expose().is_empty() => text.replace(s.expose(), "[MASKED]"),
+            _ => text.to_string(),
+        }
+    }
+
+    /// Prints an error on stderr, masked.
+    pub fn error(&self, text: &str) {
+        eprintln!("error: {}", self.mask(text));
+    }
+}
 
 impl crate::bridge::Output for Stdout {
     fn line(&self, text: &str) {
-        println!("{text}");
+        println!("{}", self.mask(text));
     }
+}
+
+/// The operator commands' settings (`--config`, `$SRCGIT_CONFIG`, the default path), with
+/// diagnostics going to the settings' log file; a problem is printed and is `Err`.
+pub(crate) fn operator_settings(
+    config: Option<&std::path::Path>,
+) -> Result<crate::settings::Settings, ()> {
+    match crate::settings::load(&crate::settings::locate(config)) {
+        Ok(settings) => {
+            crate::telemetry::init(settings.log_file.as_deref());
+            Ok(settings)
+        }
+        Err(e) => {
+            eprintln!("error: {}", crate::error_chain(&e));
+            Err(())
+        }
+    }
+}
+
+/// Opens the settings' database (creating its directory); a problem is printed.
+pub(crate) fn open_store(
+    settings: &crate::settings::Settings,
+    out: &Stdout,
+) -> Result<crate::store::Store, ()> {
+    if let Some(dir) = settings.database.parent()
+        && let Err(e) = std::fs::create_dir_all(dir)
+    {
+        out.error(&format!("cannot create {}: {e}", dir.display()));
+        return Err(());
+    }
+    crate::store::Store::open(&settings.database).map_err(|e| out.error(&crate::error_chain(&e)))
 }

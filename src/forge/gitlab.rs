@@ -47,7 +47,8 @@ use gitlab::api::{self, ApiError, AsyncQuery, Endpoint, Pageable, Pagination};
 use serde::de::DeserializeOwned;
 
 use self::dto::{
-    BranchDto, ForkProject, JobDto, MergeRequestDto, NoteDto, PipelineDto, ProjectDto, UserDto,
+    BranchDto, ForkProject, GroupMergeRequests, JobDto, MergeRequestDto, NoteDto, PipelineDto,
+    ProjectDto, UserDto,
 };
 use self::errors::{HttpError, built, decode, not_sent, project_missing, to_forge_error};
 use self::request::{commit_status_state, parse_base_url, status_fields};
@@ -498,6 +499,63 @@ impl Forge for GitLabForge {
         )?;
         let dtos: Vec<NoteDto> = self.query_all(&what, endpoint).await?;
         Ok(dtos.into_iter().map(Note::from).collect())
+    }
+
+    async fn bot_open_merge_requests(&self) -> ForgeResult<Vec<MergeRequest>> {
+        let what = "GET open merge requests created by the bot".to_string();
+        let endpoint = built(
+            &what,
+            gitlab::api::merge_requests::MergeRequests::builder()
+                .scope(gitlab::api::merge_requests::MergeRequestScope::CreatedByMe)
+                .state(MergeRequestState::Opened)
+                .build(),
+        )?;
+        let dtos: Vec<MergeRequestDto> = self.query_all(&what, endpoint).await?;
+        dtos.into_iter()
+            .map(|dto| to_merge_request(&what, dto))
+            .collect()
+    }
+
+    async fn group_merge_requests_updated_after(
+        &self,
+        group: &str,
+        after: &str,
+    ) -> ForgeResult<Vec<MergeRequest>> {
+        let what = format!("GET merge requests of group {group} updated after {after}");
+        let endpoint = GroupMergeRequests {
+            group,
+            updated_after: after,
+        };
+        let dtos: Vec<MergeRequestDto> = self.query_all(&what, endpoint).await?;
+        dtos.into_iter()
+            .map(|dto| to_merge_request(&what, dto))
+            .collect()
+    }
+
+    async fn job(&self, project: ProjectId, id: JobId) -> ForgeResult<Job> {
+        let what = format!("GET job {id} of {}", self.label(project));
+        let endpoint = built(
+            &what,
+            gitlab::api::projects::jobs::Job::builder()
+                .project(project.0)
+                .job(id.0)
+                .build(),
+        )?;
+        Ok(Job::from(self.query::<JobDto, _>(&what, &endpoint).await?))
+    }
+
+    async fn retry_pipeline(&self, project: ProjectId, id: PipelineId) -> ForgeResult<Pipeline> {
+        let what = format!("POST retry of pipeline {id} of {}", self.label(project));
+        let endpoint = built(
+            &what,
+            gitlab::api::projects::pipelines::RetryPipeline::builder()
+                .project(project.0)
+                .pipeline(id.0)
+                .build(),
+        )?;
+        Ok(Pipeline::from(
+            self.query::<PipelineDto, _>(&what, &endpoint).await?,
+        ))
     }
 
     async fn post_note(&self, project: ProjectId, iid: MrIid, body: &str) -> ForgeResult<Note> {

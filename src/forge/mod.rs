@@ -61,6 +61,10 @@ pub struct MergeRequest {
     pub sha: Option<CommitSha>,
     /// Web URL.
     pub web_url: String,
+    /// Username of whoever closed it (`closed_by`), when it is closed.
+    pub closed_by: Option<String>,
+    /// `updated_at` as GitLab wrote it (ISO 8601).
+    pub updated_at: Option<String>,
 }
 
 /// A pipeline.
@@ -339,6 +343,25 @@ pub trait Forge: Send + Sync {
         project: ProjectId,
         iid: MrIid,
     ) -> impl Future<Output = ForgeResult<Vec<Note>>> + Send;
+    /// The open MRs the bot created, in every project (`GET /merge_requests?scope=created_by_me`).
+    fn bot_open_merge_requests(
+        &self,
+    ) -> impl Future<Output = ForgeResult<Vec<MergeRequest>>> + Send;
+    /// MRs of every project of `group` (its subgroups included) updated at or after
+    /// `after` (ISO 8601), in any state.
+    fn group_merge_requests_updated_after(
+        &self,
+        group: &str,
+        after: &str,
+    ) -> impl Future<Output = ForgeResult<Vec<MergeRequest>>> + Send;
+    /// One CI job.
+    fn job(&self, project: ProjectId, id: JobId) -> impl Future<Output = ForgeResult<Job>> + Send;
+    /// Retries the failed and canceled jobs of a pipeline, in place.
+    fn retry_pipeline(
+        &self,
+        project: ProjectId,
+        id: PipelineId,
+    ) -> impl Future<Output = ForgeResult<Pipeline>> + Send;
     /// Adds a comment to an MR.
     fn post_note(
         &self,

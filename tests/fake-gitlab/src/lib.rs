@@ -67,6 +67,7 @@ mod observe;
 mod pipelines;
 mod projects;
 mod seed;
+mod seed_lifecycle;
 mod server;
 mod specs;
 mod state;

@@ -227,7 +227,7 @@ impl State {
 
     // ---------- permissions ----------
 
-    fn namespace_chain(&self, mut ns: Option<Id>) -> Vec<&Namespace> {
+    pub(crate) fn namespace_chain(&self, mut ns: Option<Id>) -> Vec<&Namespace> {
         let mut out = Vec::new();
         while let Some(id) = ns {
             match self.namespaces.get(&id) {

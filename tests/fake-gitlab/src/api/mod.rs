@@ -2,6 +2,7 @@
 //! bodies, like Grape), errors in GitLab's shapes, authentication, pagination.
 
 mod merge_requests;
+mod mr_lists;
 mod notes;
 mod pipelines;
 mod projects;
@@ -435,6 +436,11 @@ pub(crate) fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v4/user", get(projects::current_user))
         .route("/api/v4/version", get(projects::version))
+        .route("/api/v4/merge_requests", get(mr_lists::list_mine))
+        .route(
+            "/api/v4/groups/{id}/merge_requests",
+            get(mr_lists::list_group),
+        )
         .route(p, get(projects::get_project))
         .route(&format!("{p}/fork"), post(projects::fork))
         .route(&format!("{p}/forks"), get(projects::list_forks))
