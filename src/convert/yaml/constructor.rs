@@ -10,11 +10,11 @@ use super::resolver::TIMESTAMP_PARTS_RE;
 use super::{CORE, Node, Value, YamlError};
 
 fn constructor_error(raw: &Raw, message: String) -> YamlError {
-    YamlError::Constructor {
-        line: raw.line,
-        col: raw.col,
-        message,
-    }
+    constructor_error_at((raw.line, raw.col), message)
+}
+
+fn constructor_error_at((line, col): (usize, usize), message: String) -> YamlError {
+    YamlError::Constructor { line, col, message }
 }
 
 fn invalid_value(raw: &Raw, message: String) -> YamlError {
@@ -26,7 +26,7 @@ fn invalid_value(raw: &Raw, message: String) -> YamlError {
 }
 
 /// `SafeConstructor.flatten_mapping`: moves `<<` merges to the front; `=` keys become strings.
-fn flatten_mapping(pairs: &mut Vec<(Raw, Raw)>, owner: &Raw) -> Result<(), YamlError> {
+fn flatten_mapping(pairs: &mut Vec<(Raw, Raw)>, owner: (usize, usize)) -> Result<(), YamlError> {
     let merge_tag = format!("{CORE}merge");
     let value_tag = format!("{CORE}value");
     let mut merge: Vec<(Raw, Raw)> = Vec::new();
@@ -50,7 +50,7 @@ fn flatten_mapping(pairs: &mut Vec<(Raw, Raw)>, owner: &Raw) -> Result<(), YamlE
                                 submerge.push(sub);
                             }
                             _ => {
-                                return Err(constructor_error(
+                                return Err(constructor_error_at(
                                     owner,
                                     format!("expected a mapping for merging, but found {item_id}"),
                                 ));
@@ -62,7 +62,7 @@ fn flatten_mapping(pairs: &mut Vec<(Raw, Raw)>, owner: &Raw) -> Result<(), YamlE
                     }
                 }
                 RawKind::Scalar(_) => {
-                    return Err(constructor_error(
+                    return Err(constructor_error_at(
                         owner,
                         format!(
                             "expected a mapping or list of mappings for merging, but found {value_id}"
@@ -195,13 +195,10 @@ fn construct_map(raw: Raw) -> Result<Node, YamlError> {
         col,
         timestamp,
     };
-    let owner = Raw {
-        kind: RawKind::Scalar(String::new()),
-        ..raw.clone()
-    };
+    let owner = (line, col);
     match raw.kind {
         RawKind::Map(mut pairs) => {
-            flatten_mapping(&mut pairs, &owner)?;
+            flatten_mapping(&mut pairs, owner)?;
             let mut out: Vec<(Node, Node)> = Vec::with_capacity(pairs.len());
             for (key_raw, value_raw) in pairs {
                 let key = construct(key_raw)?;
@@ -220,8 +217,8 @@ fn construct_map(raw: Raw) -> Result<Node, YamlError> {
             }
             Ok(node(Value::Map(out), false))
         }
-        ref other => Err(constructor_error(
-            &owner,
+        ref other => Err(constructor_error_at(
+            owner,
             format!("expected a mapping node, but found {}", other.id()),
         )),
     }
