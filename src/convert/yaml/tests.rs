@@ -206,7 +206,7 @@ fn a_big_scalar_aliased_many_times_is_refused_quickly() {
 #[test]
 fn nested_alias_bombs_are_refused() {
     // "Billion laughs": nine levels of nine aliases to the level below.
-    let mut doc = format!("a: &a [{}]\n", vec!["\"lol\""; 9].join(", "));
+    let mut doc = format!("a: &a [{}]\n", ["\"lol\""; 9].join(", "));
     for name in 'b'..='j' {
         let prev = (name as u8 - 1) as char;
         doc.push_str(&format!(
