@@ -1,4 +1,5 @@
-//! The command line: `srcgit convert`, `srcgit status` and the custom-executor stages.
+//! The command line: `srcgit convert`, `srcgit status`, `srcgit doctor` and the
+//! custom-executor stages.
 
 use std::path::PathBuf;
 
@@ -29,6 +30,16 @@ pub enum Command {
     /// GitLab custom executor stages (called by gitlab-runner).
     #[command(subcommand)]
     Executor(ExecutorCommand),
+    /// Check this runner host's set-up: settings, token, GitLab permissions, work_dir,
+    /// database, git. Prints one line per check and a fix per problem; exits 1 if any
+    /// check failed.
+    Doctor,
+    /// Write the man pages and shell completions into DIR (for packaging).
+    #[command(hide = true)]
+    GenerateAssets {
+        /// Receives `man/*.1` and `completions/{srcgit.bash,_srcgit,srcgit.fish}`.
+        dir: PathBuf,
+    },
 }
 
 /// Arguments of `srcgit convert`.

@@ -25,6 +25,8 @@ pub fn run(cli: cli::Cli) -> u8 {
             commands::status(args)
         }
         cli::Command::Executor(stage) => executor::run(stage, cli.config.as_deref()),
+        cli::Command::Doctor => commands::doctor(cli.config.as_deref()),
+        cli::Command::GenerateAssets { dir } => commands::generate_assets(dir),
     }
 }
 

@@ -5,10 +5,14 @@
 //! May import `repo`, `convert`, `bridge`, `forge`, `store`, `settings` and `ids`; never
 //! `executor` (gitlab-runner's stages are dispatched from `lib.rs`).
 
+mod assets;
 mod convert;
+pub mod doctor;
 mod status;
 
+pub use assets::generate_assets;
 pub use convert::convert;
+pub use doctor::doctor;
 pub use status::status;
 
 use crate::repo::update_dist_git::UpdateError;

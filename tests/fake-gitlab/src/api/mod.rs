@@ -1,6 +1,7 @@
 //! REST API under `/api/v4`: request parsing (query string, form and JSON
 //! bodies, like Grape), errors in GitLab's shapes, authentication, pagination.
 
+mod groups;
 mod merge_requests;
 mod notes;
 mod pipelines;
@@ -435,6 +436,15 @@ pub(crate) fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v4/user", get(projects::current_user))
         .route("/api/v4/version", get(projects::version))
+        .route(
+            "/api/v4/personal_access_tokens/self",
+            get(groups::token_self),
+        )
+        .route("/api/v4/groups/{id}", get(groups::get_group))
+        .route(
+            "/api/v4/groups/{id}/members/all/{user_id}",
+            get(groups::get_member_all),
+        )
         .route(p, get(projects::get_project))
         .route(&format!("{p}/fork"), post(projects::fork))
         .route(&format!("{p}/forks"), get(projects::list_forks))
