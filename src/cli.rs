@@ -1,5 +1,5 @@
-//! The command line: `srcgit convert`, `srcgit status`, the custom-executor stages, and
-//! the operator commands `reconcile`, `history` and `pairs`.
+//! The command line: `srcgit convert`, `srcgit status`, `srcgit doctor`, the custom-executor
+//! stages, and the operator commands `reconcile`, `history` and `pairs`.
 
 use std::path::PathBuf;
 
@@ -37,6 +37,16 @@ pub enum Command {
     History(HistoryArgs),
     /// List the stored source-git ↔ dist-git merge request pairs.
     Pairs(PairsArgs),
+    /// Check this runner host's set-up: settings, token, GitLab permissions, work_dir,
+    /// database, git. Prints one line per check and a fix per problem; exits 1 if any
+    /// check failed.
+    Doctor,
+    /// Write the man pages and shell completions into DIR (for packaging).
+    #[command(hide = true)]
+    GenerateAssets {
+        /// Receives `man/*.1` and `completions/{srcgit.bash,_srcgit,srcgit.fish}`.
+        dir: PathBuf,
+    },
 }
 
 /// Arguments of `srcgit reconcile`.

@@ -28,6 +28,8 @@ pub fn run(cli: cli::Cli) -> u8 {
         cli::Command::Reconcile(args) => commands::reconcile(args, cli.config.as_deref()),
         cli::Command::History(args) => commands::history(args, cli.config.as_deref()),
         cli::Command::Pairs(args) => commands::pairs(args, cli.config.as_deref()),
+        cli::Command::Doctor => commands::doctor(cli.config.as_deref()),
+        cli::Command::GenerateAssets { dir } => commands::generate_assets(dir),
     }
 }
 

@@ -303,6 +303,17 @@ impl Store {
         Ok(())
     }
 
+    /// The schema version of the open database (`PRAGMA user_version`; after [`Store::open`]
+    /// it equals [`Store::SCHEMA_VERSION`]).
+    pub fn schema_version(&self) -> Result<i64, StoreError> {
+        Ok(self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))?)
+    }
+
+    /// The schema version this srcgit writes.
+    pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
     /// The pair of a source-git MR.
     pub fn pair_for_source(
         &self,
@@ -527,12 +538,6 @@ impl Store {
         Ok(())
     }
 
-    /// The schema version of the open database.
-    pub fn schema_version(&self) -> Result<i64, StoreError> {
-        Ok(self
-            .conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))?)
-    }
 
     /// Records or updates a pair.
     pub fn save_pair(&self, pair: &Pair) -> Result<(), StoreError> {

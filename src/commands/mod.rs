@@ -5,14 +5,18 @@
 //! May import `repo`, `convert`, `bridge`, `forge`, `store`, `settings` and `ids`; never
 //! `executor` (gitlab-runner's stages are dispatched from `lib.rs`).
 
+mod assets;
 mod convert;
 mod history;
 mod reconcile;
+pub mod doctor;
 mod status;
 
+pub use assets::generate_assets;
 pub use convert::convert;
 pub use history::{history, pairs};
 pub use reconcile::reconcile;
+pub use doctor::doctor;
 pub use status::status;
 
 use crate::repo::update_dist_git::UpdateError;

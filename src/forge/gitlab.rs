@@ -16,6 +16,7 @@
 //! `dto` (answer structs and the custom fork endpoint), `request` (URL and status-field
 //! rules).
 
+mod admin;
 mod dto;
 mod errors;
 mod request;
@@ -58,6 +59,8 @@ use crate::forge::{
     Pipeline, Project, ProjectRef, StatusUpdate, User,
 };
 use crate::ids::{CommitSha, JobId, MrIid, PipelineId, ProjectId, ProjectPath};
+
+pub use self::admin::{AccountInfo, GroupInfo, TokenInfo};
 
 /// How to reach GitLab.
 #[derive(Clone)]

@@ -72,6 +72,7 @@ mod server;
 mod specs;
 mod state;
 mod statuses;
+mod tokens;
 
 pub use clock::{Clock, Timestamp};
 pub use git::CommitInfo;
