@@ -538,7 +538,6 @@ impl Store {
         Ok(())
     }
 
-
     /// Records or updates a pair.
     pub fn save_pair(&self, pair: &Pair) -> Result<(), StoreError> {
         self.conn.execute(

@@ -7,16 +7,16 @@
 
 mod assets;
 mod convert;
+pub mod doctor;
 mod history;
 mod reconcile;
-pub mod doctor;
 mod status;
 
 pub use assets::generate_assets;
 pub use convert::convert;
+pub use doctor::doctor;
 pub use history::{history, pairs};
 pub use reconcile::reconcile;
-pub use doctor::doctor;
 pub use status::status;
 
 use crate::repo::update_dist_git::UpdateError;
