@@ -27,6 +27,9 @@ pub enum Command {
     Convert(ConvertArgs),
     /// Tell whether source-git and dist-git are in sync (`packit source-git status`).
     Status(StatusArgs),
+    /// Carry dist-git commits back into source-git's `.distro/`, one source-git commit each
+    /// (`packit source-git update-source-git`, with its data-loss bugs fixed).
+    UpdateSourceGit(UpdateSourceGitArgs),
     /// GitLab custom executor stages (called by gitlab-runner).
     #[command(subcommand)]
     Executor(ExecutorCommand),
@@ -112,6 +115,20 @@ pub struct StatusArgs {
     pub source_git: PathBuf,
     /// The dist-git repository.
     pub dist_git: PathBuf,
+}
+
+/// Arguments of `srcgit update-source-git` (note the order: dist-git first, like packit).
+#[derive(Debug, Args)]
+pub struct UpdateSourceGitArgs {
+    /// Skip the sync-status check (needs REVISION_RANGE).
+    #[arg(short = 'f', long)]
+    pub force: bool,
+    /// The dist-git repository (only read).
+    pub dist_git: PathBuf,
+    /// The source-git repository (gets one commit per synced dist-git commit).
+    pub source_git: PathBuf,
+    /// dist-git commits to sync, e.g. `HEAD~2..` (default: those after the last sync).
+    pub revision_range: Option<String>,
 }
 
 /// The stages gitlab-runner calls (`config_args = ["executor", "config"]`, …).

@@ -11,6 +11,7 @@ pub mod doctor;
 mod history;
 mod reconcile;
 mod status;
+mod update_source_git;
 
 pub use assets::generate_assets;
 pub use convert::convert;
@@ -18,6 +19,7 @@ pub use doctor::doctor;
 pub use history::{history, pairs};
 pub use reconcile::reconcile;
 pub use status::status;
+pub use update_source_git::update_source_git;
 
 use crate::repo::update_dist_git::UpdateError;
 
@@ -49,8 +51,13 @@ pub(crate) fn init_git_offline() {
 
 /// Prints an error with its causes on one line, ripgrep-style, and picks the exit code.
 pub(crate) fn report(err: &UpdateError) -> u8 {
+    report_error(err, err.is_user_error())
+}
+
+/// [`report`] for any error, given whether the user can fix it.
+pub(crate) fn report_error(err: &dyn std::error::Error, user_error: bool) -> u8 {
     eprintln!("error: {}", crate::error_chain(err));
-    if err.is_user_error() {
+    if user_error {
         EXIT_USER_ERROR
     } else {
         EXIT_INTERNAL_ERROR

@@ -8,9 +8,11 @@
 //! - [`git`]: the git boundary (git2 in-process; `git format-patch`/`patch-id` as processes);
 //! - [`sync_fs`]: the file-system side of `files_to_sync` (list trees, apply planned ops);
 //! - [`sync_status`]: packit's sync status between the two repositories;
-//! - [`update_dist_git`]: `srcgit convert`, source-git → dist-git.
+//! - [`update_dist_git`]: `srcgit convert`, source-git → dist-git;
+//! - [`update_source_git`]: `srcgit update-source-git`, dist-git commits → source-git.
 
 pub mod git;
 pub mod sync_fs;
 pub mod sync_status;
 pub mod update_dist_git;
+pub mod update_source_git;
