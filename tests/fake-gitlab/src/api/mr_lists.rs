@@ -90,7 +90,7 @@ fn filter_and_sort(
         _ => (m.created_at.millis(), m.id),
     });
     if order_by == "title" {
-        mrs.sort_by(|a, b| a.title.to_lowercase().cmp(&b.title.to_lowercase()));
+        mrs.sort_by_key(|m| m.title.to_lowercase());
     }
     if sort == "desc" {
         mrs.reverse();
