@@ -20,6 +20,11 @@ pub fn marker(source_project: &ProjectPath, iid: MrIid) -> String {
     format!("<!-- srcgit: source={source_project}!{iid} -->")
 }
 
+/// The ref under which GitLab keeps an MR's head in its target project.
+pub fn mr_head_ref(iid: MrIid) -> String {
+    format!("refs/merge-requests/{iid}/head")
+}
+
 /// Finds the marker in an MR description.
 pub fn parse_marker(description: &str) -> Option<(ProjectPath, MrIid)> {
     let start = description.find("<!-- srcgit: source=")? + "<!-- srcgit: source=".len();

@@ -1,6 +1,6 @@
 //! GitLab's JSON answers reduced to the fields srcgit reads, their conversion into the
 //! domain types of `crate::forge`, and the one endpoint the `gitlab` crate lacks
-//! (`POST /projects/:id/fork`). Unknown fields are ignored; unknown CI statuses
+//! (`POST /projects/:id/fork`, `DELETE …/notes/:note_id`). Unknown fields are ignored; unknown CI statuses
 //! become `CiStatus::Unknown`.
 
 use std::borrow::Cow;
@@ -231,6 +231,31 @@ impl Endpoint for ForkProject<'_> {
         let mut params = FormParams::default();
         params.push("namespace_path", self.namespace_path);
         params.into_body()
+    }
+}
+
+/// `DELETE /projects/:id/merge_requests/:iid/notes/:note_id` (missing from the crate).
+#[derive(Debug)]
+pub(crate) struct DeleteMergeRequestNote {
+    /// The project.
+    pub(crate) project: ProjectId,
+    /// The MR.
+    pub(crate) iid: MrIid,
+    /// The note.
+    pub(crate) note: u64,
+}
+
+impl Endpoint for DeleteMergeRequestNote {
+    fn method(&self) -> Method {
+        Method::DELETE
+    }
+
+    fn endpoint(&self) -> Cow<'static, str> {
+        format!(
+            "projects/{}/merge_requests/{}/notes/{}",
+            self.project, self.iid, self.note
+        )
+        .into()
     }
 }
 
