@@ -1,9 +1,11 @@
 //! The SQLite file — srcgit's cache and history, never its source of truth: source-git MR ↔
 //! rpms MR pairs, the statuses each job posted (so the `cleanup` stage, a separate process,
-//! and `srcgit reconcile` can finalise any left open), every sync attempt (`runs`), every
-//! reconcile action (`actions`) and the sweeps. This module alone owns SQL; the schema is
-//! versioned with `PRAGMA user_version`, one numbered migration per version, each applied in
-//! one transaction.
+//! and `srcgit reconcile` can finalise any left open), per-pair leases that keep two jobs on
+//! one host from converting and pushing the same MR at once, every sync attempt (`runs`),
+//! every reconcile action (`actions`) and the sweeps. This module alone owns SQL; the schema
+//! is versioned with `PRAGMA user_version` (migration N brings version N to N+1, each in one
+//! transaction). The file is opened in WAL mode with a busy timeout, so concurrent jobs on
+//! one host share it.
 //! May import `ids` only (an edge).
 //!
 //! Calls are short local transactions; the async workflow makes them between awaits.
@@ -11,7 +13,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 
 use crate::ids::CommitState;
 use crate::ids::{CommitSha, JobId, MrIid, PipelineId, ProjectId, ProjectPath};
@@ -131,6 +133,8 @@ pub struct PostedStatus {
     pub sha: CommitSha,
     /// Pipeline it is attached to.
     pub pipeline_id: Option<PipelineId>,
+    /// `ref` it was posted with.
+    pub git_ref: Option<String>,
     /// Name.
     pub name: String,
     /// Last state posted.
@@ -198,6 +202,16 @@ CREATE TABLE posted_statuses (
 );
 ",
     r"
+ALTER TABLE posted_statuses ADD COLUMN git_ref TEXT;
+CREATE TABLE leases (
+    key        TEXT    PRIMARY KEY,
+    holder     TEXT    NOT NULL,
+    pid        INTEGER NOT NULL,
+    host       TEXT    NOT NULL,
+    expires_at INTEGER NOT NULL
+);
+",
+    r"
 ALTER TABLE pairs ADD COLUMN closed_reason TEXT;
 CREATE TABLE runs (
     job_id                INTEGER PRIMARY KEY,
@@ -240,6 +254,17 @@ CREATE TABLE sweeps (
 ",
 ];
 
+/// Who holds a lease: a job, its process and host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeaseHolder {
+    /// Names the job in messages (e.g. `job 123`); also what release and renew match.
+    pub holder: String,
+    /// Its process.
+    pub pid: u32,
+    /// Its host name.
+    pub host: String,
+}
+
 /// The open database.
 pub struct Store {
     conn: Connection,
@@ -255,6 +280,10 @@ fn now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64)
+}
+
+fn expiry(ttl: Duration) -> i64 {
+    now().saturating_add(i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX))
 }
 
 impl Store {
@@ -450,7 +479,7 @@ impl Store {
     /// Every status a job posted, by name.
     pub fn statuses_of(&self, job: JobId) -> Result<Vec<PostedStatus>, StoreError> {
         let mut stmt = self.conn.prepare(
-            "SELECT job_id, project_id, sha, pipeline_id, name, state, target_url
+            "SELECT job_id, project_id, sha, pipeline_id, name, state, target_url, git_ref
              FROM posted_statuses WHERE job_id = ?1 ORDER BY name",
         )?;
         let rows = stmt.query_map(params![job], status_row)?;
@@ -576,14 +605,83 @@ impl Store {
         Ok(())
     }
 
+    /// Takes the lease `key` for `me` until `ttl` from now, unless another holder has it
+    /// and it has neither expired nor been declared `dead` (e.g. its process is gone);
+    /// returns that holder when the lease is taken. Atomic across processes (an
+    /// immediate transaction). Taking a lease one already holds renews it.
+    pub fn acquire_lease(
+        &self,
+        key: &str,
+        me: &LeaseHolder,
+        ttl: Duration,
+        dead: impl Fn(&LeaseHolder) -> bool,
+    ) -> Result<Option<LeaseHolder>, StoreError> {
+        let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
+        let current = tx
+            .query_row(
+                "SELECT holder, pid, host, expires_at FROM leases WHERE key = ?1",
+                params![key],
+                |r| {
+                    Ok((
+                        LeaseHolder {
+                            holder: r.get(0)?,
+                            pid: r.get(1)?,
+                            host: r.get(2)?,
+                        },
+                        r.get::<_, i64>(3)?,
+                    ))
+                },
+            )
+            .optional()?;
+        if let Some((holder, expires_at)) = current
+            && holder != *me
+            && expires_at > now()
+            && !dead(&holder)
+        {
+            return Ok(Some(holder));
+        }
+        tx.execute(
+            "INSERT INTO leases (key, holder, pid, host, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (key) DO UPDATE SET holder = excluded.holder, pid = excluded.pid,
+                host = excluded.host, expires_at = excluded.expires_at",
+            params![key, me.holder, me.pid, me.host, expiry(ttl)],
+        )?;
+        tx.commit()?;
+        Ok(None)
+    }
+
+    /// Extends `me`'s lease on `key`; `false` when `me` no longer holds it.
+    pub fn renew_lease(
+        &self,
+        key: &str,
+        me: &LeaseHolder,
+        ttl: Duration,
+    ) -> Result<bool, StoreError> {
+        let changed = self.conn.execute(
+            "UPDATE leases SET expires_at = ?1 WHERE key = ?2 AND holder = ?3 AND pid = ?4 AND host = ?5",
+            params![expiry(ttl), key, me.holder, me.pid, me.host],
+        )?;
+        Ok(changed == 1)
+    }
+
+    /// Gives the lease back (nothing happens when `me` does not hold it).
+    pub fn release_lease(&self, key: &str, me: &LeaseHolder) -> Result<(), StoreError> {
+        self.conn.execute(
+            "DELETE FROM leases WHERE key = ?1 AND holder = ?2 AND pid = ?3 AND host = ?4",
+            params![key, me.holder, me.pid, me.host],
+        )?;
+        Ok(())
+    }
+
     /// Records the state a job last posted for a status name.
     pub fn record_status(&self, status: &PostedStatus) -> Result<(), StoreError> {
         self.conn.execute(
-            "INSERT INTO posted_statuses (job_id, project_id, sha, pipeline_id, name, state, target_url, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+            "INSERT INTO posted_statuses (job_id, project_id, sha, pipeline_id, name, state, target_url, updated_at, git_ref)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
              ON CONFLICT (job_id, name) DO UPDATE SET
                 project_id = excluded.project_id, sha = excluded.sha, pipeline_id = excluded.pipeline_id,
-                state = excluded.state, target_url = excluded.target_url, updated_at = excluded.updated_at",
+                state = excluded.state, target_url = excluded.target_url, updated_at = excluded.updated_at,
+                git_ref = excluded.git_ref",
             params![
                 status.job_id,
                 status.project_id,
@@ -592,8 +690,18 @@ impl Store {
                 status.name,
                 status.state.as_str(),
                 status.target_url,
-                now()
+                now(),
+                status.git_ref
             ],
+        )?;
+        Ok(())
+    }
+
+    /// Forgets a status a job meant to post but could not post anywhere.
+    pub fn forget_status(&self, job: JobId, name: &str) -> Result<(), StoreError> {
+        self.conn.execute(
+            "DELETE FROM posted_statuses WHERE job_id = ?1 AND name = ?2",
+            params![job, name],
         )?;
         Ok(())
     }
@@ -601,7 +709,7 @@ impl Store {
     /// Statuses a job posted that are still `pending` or `running`.
     pub fn open_statuses(&self, job: JobId) -> Result<Vec<PostedStatus>, StoreError> {
         let mut stmt = self.conn.prepare(
-            "SELECT job_id, project_id, sha, pipeline_id, name, state, target_url
+            "SELECT job_id, project_id, sha, pipeline_id, name, state, target_url, git_ref
              FROM posted_statuses WHERE job_id = ?1 AND state IN ('pending', 'running') ORDER BY name",
         )?;
         let rows = stmt.query_map(params![job], status_row)?;
@@ -636,6 +744,7 @@ fn status_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PostedStatus> {
         name: r.get(4)?,
         state: CommitState::parse(&state).unwrap_or(CommitState::Pending),
         target_url: r.get(6)?,
+        git_ref: r.get(7)?,
     })
 }
 
@@ -717,26 +826,49 @@ mod tests {
         assert_eq!(store.actions_for(&path, MrIid(3)).unwrap(), vec![action]);
     }
 
+    /// Databases written by earlier srcgit versions (made by their own code, kept under
+    /// `tests/data/store/vN.sqlite`) open, migrate in place and keep their rows.
     #[test]
-    fn a_version_1_database_is_migrated_and_keeps_its_rows() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("v1.sqlite");
-        std::fs::copy(
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/store/v1.sqlite"),
-            &path,
-        )
-        .unwrap();
-        let store = Store::open(&path).unwrap();
-        assert_eq!(store.schema_version().unwrap(), MIGRATIONS.len() as i64);
-        let pair = store
-            .pair_for_source(ProjectId(11), MrIid(3))
-            .unwrap()
-            .unwrap();
-        assert_eq!(pair.dist_git_mr_iid, MrIid(5));
-        assert_eq!(pair.closed_reason, None);
-        assert_eq!(store.jobs_with_open_statuses().unwrap(), vec![JobId(901)]);
-        assert_eq!(store.statuses_of(JobId(901)).unwrap().len(), 2);
-        assert_eq!(store.pairs(Some("open")).unwrap().len(), 1);
+    fn databases_of_every_earlier_version_migrate_and_keep_their_rows() {
+        for version in 1..MIGRATIONS.len() {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("old.sqlite");
+            std::fs::copy(
+                Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join(format!("tests/data/store/v{version}.sqlite")),
+                &path,
+            )
+            .unwrap_or_else(|e| panic!("no fixture for schema version {version}: {e}"));
+            let raw = Connection::open(&path).unwrap();
+            let found: i64 = raw
+                .query_row("PRAGMA user_version", [], |r| r.get(0))
+                .unwrap();
+            assert_eq!(found, version as i64, "fixture v{version}");
+            drop(raw);
+            let store = Store::open(&path).unwrap();
+            assert_eq!(store.schema_version().unwrap(), Store::SCHEMA_VERSION);
+            let pair = store
+                .pair_for_source(ProjectId(11), MrIid(3))
+                .unwrap()
+                .unwrap();
+            assert_eq!(pair.dist_git_mr_iid, MrIid(5), "v{version}");
+            assert_eq!(pair.closed_reason, None);
+            assert_eq!(store.jobs_with_open_statuses().unwrap(), vec![JobId(901)]);
+            assert_eq!(store.statuses_of(JobId(901)).unwrap().len(), 2);
+            assert_eq!(store.pairs(Some("open")).unwrap().len(), 1);
+            assert!(
+                store
+                    .runs_for(&pair.source_project_path, MrIid(3))
+                    .unwrap()
+                    .is_empty()
+            );
+            drop(store);
+            // opening again is a no-op
+            assert_eq!(
+                Store::open(&path).unwrap().schema_version().unwrap(),
+                Store::SCHEMA_VERSION
+            );
+        }
     }
 
     fn pair() -> Pair {
@@ -795,6 +927,7 @@ mod tests {
             project_id: ProjectId(1),
             sha: CommitSha("a".repeat(40)),
             pipeline_id: Some(PipelineId(70)),
+            git_ref: None,
             name: name.into(),
             state,
             target_url: None,
@@ -815,6 +948,56 @@ mod tests {
         assert_eq!(open.len(), 1);
         assert_eq!(open[0].name, "dist-git");
         assert!(store.open_statuses(JobId(8)).unwrap().is_empty());
+    }
+
+    fn holder(name: &str, pid: u32) -> LeaseHolder {
+        LeaseHolder {
+            holder: name.into(),
+            pid,
+            host: "h".into(),
+        }
+    }
+
+    #[test]
+    fn a_lease_excludes_others_until_released_expired_or_its_holder_is_dead() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.sqlite");
+        let (one, two) = (Store::open(&path).unwrap(), Store::open(&path).unwrap());
+        let (a, b) = (holder("job 1", 10), holder("job 2", 20));
+        let ttl = Duration::from_secs(600);
+        let alive = |_: &LeaseHolder| false;
+        assert_eq!(one.acquire_lease("k", &a, ttl, alive).unwrap(), None);
+        assert_eq!(
+            two.acquire_lease("k", &b, ttl, alive).unwrap(),
+            Some(a.clone())
+        );
+        assert_eq!(two.acquire_lease("other", &b, ttl, alive).unwrap(), None);
+        assert_eq!(
+            one.acquire_lease("k", &a, ttl, alive).unwrap(),
+            None,
+            "renews"
+        );
+        assert!(one.renew_lease("k", &a, ttl).unwrap());
+        assert!(!two.renew_lease("k", &b, ttl).unwrap());
+        two.release_lease("k", &b).unwrap();
+        assert_eq!(
+            two.acquire_lease("k", &b, ttl, alive).unwrap(),
+            Some(a.clone()),
+            "only the holder releases"
+        );
+        // a dead holder's lease is taken over at once
+        assert_eq!(
+            two.acquire_lease("k", &b, ttl, |h| h.pid == 10).unwrap(),
+            None
+        );
+        assert!(!one.renew_lease("k", &a, ttl).unwrap(), "a lost its lease");
+        two.release_lease("k", &b).unwrap();
+        // an expired one too
+        assert_eq!(
+            one.acquire_lease("k", &a, Duration::ZERO, alive).unwrap(),
+            None
+        );
+        assert_eq!(two.acquire_lease("k", &b, ttl, alive).unwrap(), None);
     }
 
     #[test]

@@ -333,6 +333,7 @@ fn status(state: CommitState, pipeline: u64) -> StatusUpdate {
         ),
         description: Some("running".into()),
         pipeline_id: Some(PipelineId(pipeline)),
+        git_ref: None,
     }
 }
 

@@ -10,11 +10,13 @@
 //!
 //! - `verify`: trust only what GitLab confirms about the job's MR claims;
 //! - `repos`: fetch, convert and push (the git half);
+//! - `lease`: one job per MR pair at a time on one host;
 //! - `mr`: the bot fork, the rpms MR and the one comment on the source MR;
 //! - `mirror`: follow the rpms pipeline and mirror it as statuses;
 //! - [`reconcile`]: the sweep between jobs (closes, reopens, notes, late statuses);
 //! - [`naming`], [`status`]: the pure names, texts and status mappings.
 
+mod lease;
 mod mirror;
 mod mr;
 pub mod naming;
@@ -167,7 +169,8 @@ struct Pushed {
     source_sha: CommitSha,
     /// The dist-git commit on the fork branch.
     dist_git_sha: CommitSha,
-    /// Whether a new commit was pushed (false on a rerun with nothing new).
+    /// Whether a new commit just reached the fork branch, pushed by this job or by a
+    /// twin (false on a rerun with nothing new).
     new_commit: bool,
 }
 
@@ -235,6 +238,8 @@ async fn sync_mr<F: Forge>(
     let fork = mr::ensure_fork(ctx, &mr.rpms).await?;
     ctx.check_canceled()?;
     let branch = naming::fork_branch(&mr.mr.target_branch, mr.mr.iid);
+    // Push and MR step under the pair's lease; the mirroring runs without it.
+    let lease = lease::acquire(ctx, mr).await?;
     let Some(pushed) = repos::convert_and_push(ctx, mr, &fork, &branch, &job_dir).await? else {
         ctx.out.line("srcgit: this merge request changes nothing in dist-git; there is nothing to test downstream.");
         return Ok(Verdict::Passed);
@@ -242,19 +247,21 @@ async fn sync_mr<F: Forge>(
     run.source_sha = pushed.source_sha.clone();
     run.dist_git_sha = Some(pushed.dist_git_sha.clone());
     ctx.check_canceled()?;
+    lease.renew()?;
     let rpms_mr = mr::open_or_update(ctx, mr, &fork, &branch, &pushed).await?;
-    run.dist_git_mr_iid = Some(rpms_mr.iid);
+    drop(lease);
+    run.dist_git_mr_iid = Some(rpms_mr.mr.iid);
     ctx.store.save_run(run)?;
     ctx.out.line(&format!(
         "srcgit: dist-git merge request: {}",
-        rpms_mr.web_url
+        rpms_mr.mr.web_url
     ));
     let pipeline = mirror::downstream_pipeline(
         ctx,
         &mr.rpms,
-        rpms_mr.iid,
+        rpms_mr.mr.iid,
         &pushed.dist_git_sha,
-        pushed.new_commit,
+        pushed.new_commit || rpms_mr.opened,
     )
     .await?;
     run.rpms_pipeline_ids.push(pipeline.id);

@@ -611,6 +611,7 @@ async fn finish_statuses<F: Forge>(
             target_url: (!url.is_empty()).then(|| naming::truncate(&url, 255)),
             description: Some(naming::status_description(&description)),
             pipeline_id: status.pipeline_id,
+            git_ref: status.git_ref.clone(),
         };
         match forge
             .post_status(status.project_id, &status.sha, &update)

@@ -48,8 +48,8 @@ use gitlab::api::{self, ApiError, AsyncQuery, Endpoint, Pageable, Pagination};
 use serde::de::DeserializeOwned;
 
 use self::dto::{
-    BranchDto, ForkProject, GroupMergeRequests, JobDto, MergeRequestDto, NoteDto, PipelineDto,
-    ProjectDto, UserDto,
+    BranchDto, DeleteMergeRequestNote, ForkProject, GroupMergeRequests, JobDto, MergeRequestDto,
+    NoteDto, PipelineDto, ProjectDto, UserDto,
 };
 use self::errors::{HttpError, built, decode, not_sent, project_missing, to_forge_error};
 use self::request::{commit_status_state, parse_base_url, status_fields};
@@ -488,6 +488,9 @@ impl Forge for GitLabForge {
         if let Some(pipeline) = status.pipeline_id {
             builder.pipeline_id(pipeline.0);
         }
+        if let Some(git_ref) = &status.git_ref {
+            builder.ref_(git_ref.as_str());
+        }
         self.send(&what, built(&what, builder.build())?).await
     }
 
@@ -574,6 +577,18 @@ impl Forge for GitLabForge {
         Ok(Note::from(
             self.query::<NoteDto, _>(&what, &endpoint).await?,
         ))
+    }
+
+    async fn delete_note(&self, project: ProjectId, iid: MrIid, note: u64) -> ForgeResult<()> {
+        let what = format!(
+            "DELETE note {note} of merge request {}",
+            self.mr_label(project, iid)
+        );
+        let endpoint = DeleteMergeRequestNote { project, iid, note };
+        match self.send(&what, endpoint).await {
+            Ok(()) | Err(ForgeError::NotFound { .. }) => Ok(()),
+            Err(e) => Err(e),
+        }
     }
 }
 

@@ -153,6 +153,10 @@ pub struct StatusUpdate {
     pub description: Option<String>,
     /// Attach to this pipeline (no `ref` is sent with it).
     pub pipeline_id: Option<PipelineId>,
+    /// `ref` to send: needed where no pipeline and no branch of the project holds the
+    /// sha (a fork MR's head in the target project: `refs/merge-requests/<iid>/head`);
+    /// GitLab answers 404 `References for commit Not Found` without it (contract §3.6).
+    pub git_ref: Option<String>,
 }
 
 /// The authenticated user.
@@ -234,6 +238,16 @@ pub enum ForgeError {
 }
 
 impl ForgeError {
+    /// Whether GitLab may have done the work although the request failed: a 5xx or a
+    /// lost connection/timeout (the answer, not the request, may have been lost). Writes
+    /// that failed this way are looked up before they are repeated.
+    pub fn outcome_unknown(&self) -> bool {
+        matches!(
+            self,
+            ForgeError::Server { .. } | ForgeError::Transport { .. }
+        )
+    }
+
     /// Whether trying again later may succeed (infrastructure trouble).
     pub fn is_retriable(&self) -> bool {
         matches!(
@@ -306,7 +320,8 @@ pub trait Forge: Send + Sync {
         project: ProjectId,
         iid: MrIid,
     ) -> impl Future<Output = ForgeResult<Vec<Pipeline>>> + Send;
-    /// Asks for a new MR pipeline.
+    /// Asks for a new MR pipeline. Not repeated by the client after an unknown outcome
+    /// (a repeat would start a second pipeline): the caller looks before asking again.
     fn create_merge_request_pipeline(
         &self,
         project: ProjectId,
@@ -362,11 +377,19 @@ pub trait Forge: Send + Sync {
         project: ProjectId,
         id: PipelineId,
     ) -> impl Future<Output = ForgeResult<Pipeline>> + Send;
-    /// Adds a comment to an MR.
+    /// Adds a comment to an MR. Not repeated by the client after an unknown outcome
+    /// (a repeat would add a second comment): the caller looks before posting again.
     fn post_note(
         &self,
         project: ProjectId,
         iid: MrIid,
         body: &str,
     ) -> impl Future<Output = ForgeResult<Note>> + Send;
+    /// Deletes a comment (the author's own); an absent note is not an error.
+    fn delete_note(
+        &self,
+        project: ProjectId,
+        iid: MrIid,
+        note: u64,
+    ) -> impl Future<Output = ForgeResult<()>> + Send;
 }

@@ -1,6 +1,7 @@
 //! GitLab's JSON answers reduced to the fields srcgit reads, their conversion into the
 //! domain types of `crate::forge`, and the endpoints the `gitlab` crate lacks
-//! (`POST /projects/:id/fork`, `GET /groups/:id/merge_requests`). Unknown fields are ignored; unknown CI statuses
+//! (`POST /projects/:id/fork`, `DELETE …/notes/:note_id`, `GET /groups/:id/merge_requests`).
+//! Unknown fields are ignored; unknown CI statuses
 //! become `CiStatus::Unknown`.
 
 use std::borrow::Cow;
@@ -245,6 +246,31 @@ impl Endpoint for ForkProject<'_> {
         let mut params = FormParams::default();
         params.push("namespace_path", self.namespace_path);
         params.into_body()
+    }
+}
+
+/// `DELETE /projects/:id/merge_requests/:iid/notes/:note_id` (missing from the crate).
+#[derive(Debug)]
+pub(crate) struct DeleteMergeRequestNote {
+    /// The project.
+    pub(crate) project: ProjectId,
+    /// The MR.
+    pub(crate) iid: MrIid,
+    /// The note.
+    pub(crate) note: u64,
+}
+
+impl Endpoint for DeleteMergeRequestNote {
+    fn method(&self) -> Method {
+        Method::DELETE
+    }
+
+    fn endpoint(&self) -> Cow<'static, str> {
+        format!(
+            "projects/{}/merge_requests/{}/notes/{}",
+            self.project, self.iid, self.note
+        )
+        .into()
     }
 }
 

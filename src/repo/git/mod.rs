@@ -12,7 +12,7 @@ mod repo;
 
 pub use cli::{FormatPatchRun, GitCli, GitEnv};
 pub use history::{ancestry_path, date_order_walk, first_matching_commit, linearized_head};
-pub use remote::{Credentials, fetch, force_push};
+pub use remote::{Credentials, LeasePush, fetch, force_push, push_with_lease, remote_ref};
 pub use repo::{Identity, Repo};
 
 use std::path::PathBuf;
