@@ -175,7 +175,13 @@ pub async fn downstream_pipeline<F: Forge>(
             .line("srcgit: GitLab created no pipeline for the pushed commit; asking for one");
     } else {
         let pipelines = ctx.forge.merge_request_pipelines(rpms.id, iid).await?;
-        if let Some(p) = newest_for(pipelines, dist_git_sha)
+        let newest = newest_for(pipelines, dist_git_sha);
+        if ctx.job.request.retry_failed
+            && let Some(p) = &newest
+        {
+            return retry_failed_jobs(ctx, p).await.and_then(follow);
+        }
+        if let Some(p) = newest
             && !p.status.pipeline_finished()
         {
             ctx.out.line(
@@ -187,6 +193,41 @@ pub async fn downstream_pipeline<F: Forge>(
             .line("srcgit: rerun with nothing new; asking GitLab for a new dist-git pipeline");
     }
     follow(request_pipeline(ctx, rpms, iid, dist_git_sha).await?)
+}
+
+/// `SRCGIT_RETRY=failed`: retries the failed (and canceled) jobs of `pipeline` in place,
+/// instead of asking for a new pipeline, and returns it to be mirrored again. A pipeline
+/// with nothing failed is mirrored as it is.
+async fn retry_failed_jobs<F: Forge>(
+    ctx: &Context<'_, F>,
+    pipeline: &Pipeline,
+) -> Result<Pipeline, BridgeError> {
+    let jobs = ctx
+        .forge
+        .pipeline_jobs(pipeline.project_id, pipeline.id)
+        .await?;
+    let failed: Vec<&str> = jobs
+        .iter()
+        .filter(|j| matches!(j.status, CiStatus::Failed | CiStatus::Canceled))
+        .map(|j| j.name.as_str())
+        .collect();
+    if failed.is_empty() {
+        ctx.out.line(&format!(
+            "srcgit: SRCGIT_RETRY=failed, but no job of dist-git pipeline {} failed; mirroring it as it is",
+            pipeline.web_url
+        ));
+        return Ok(pipeline.clone());
+    }
+    ctx.out.line(&format!(
+        "srcgit: SRCGIT_RETRY=failed: retrying {} in dist-git pipeline {}",
+        failed.join(", "),
+        pipeline.web_url
+    ));
+    // Retrying is idempotent: a repeat after a lost answer retries nothing new.
+    Ok(ctx
+        .forge
+        .retry_pipeline(pipeline.project_id, pipeline.id)
+        .await?)
 }
 
 /// The newest MR pipeline for `sha` (the list is MR pipelines first, newest first).
@@ -427,8 +468,11 @@ pub async fn mirror<F: Forge>(
     };
     let started = Instant::now();
     let result = poll_until_finished(&mut mirror, pipeline, started).await;
-    if result.is_err() {
-        mirror.cancel_open().await;
+    match &result {
+        // Handed over: `srcgit reconcile` posts the result when the pipeline finishes.
+        Err(BridgeError::TimedOut(_)) => {}
+        Err(_) => mirror.cancel_open().await,
+        Ok(_) => {}
     }
     result
 }
