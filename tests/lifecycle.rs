@@ -273,3 +273,52 @@ fn a_pipeline_that_outlives_the_job_is_handed_over_to_reconcile() {
         "{done:?}"
     );
 }
+
+#[test]
+fn the_job_log_folds_the_details_and_the_operator_log_has_the_fields() {
+    let world = world(WorldOptions::default());
+    let operator_log = world.tmp.path().join("operator.jsonl");
+    let settings = std::fs::read_to_string(&world.settings).unwrap();
+    std::fs::write(
+        &world.settings,
+        format!("log_file = \"{}\"\n{settings}", operator_log.display()),
+    )
+    .unwrap();
+    let (_mr, job) = world.packager_mr();
+    let run = run_job(&world, &job);
+    assert!(run.passed, "{}", run.log);
+    assert!(
+        run.log.contains(":srcgit_convert[collapsed=true]") && run.log.contains("section_end:"),
+        "{}",
+        run.log
+    );
+    assert!(
+        run.log.contains("srcgit: dist-git merge request: http"),
+        "{}",
+        run.log
+    );
+    assert!(
+        !run.log.contains("\"fields\""),
+        "operator diagnostics leaked into the job log"
+    );
+    let lines = std::fs::read_to_string(&operator_log).unwrap();
+    let events: Vec<serde_json::Value> = lines
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON lines"))
+        .collect();
+    let ready = events
+        .iter()
+        .find(|e| e["fields"]["message"] == "rpms merge request ready")
+        .unwrap_or_else(|| panic!("{lines}"));
+    let span = &ready["span"];
+    assert_eq!(span["job.id"], job.job_id.to_string(), "{ready}");
+    assert_eq!(span["sg.mr"], format!("{SRC}!1"), "{ready}");
+    assert_eq!(span["dg.mr"], format!("{RPMS}!1"), "{ready}");
+    assert!(
+        events.iter().any(|e| e["fields"]["request.id"]
+            .as_str()
+            .is_some_and(|id| id.starts_with("01FAKE"))),
+        "no GitLab request id in {lines}"
+    );
+    assert!(!lines.contains(BOT_TOKEN));
+}

@@ -111,6 +111,7 @@ impl Report {
                     name.replace(|c: char| !c.is_ascii_alphanumeric(), "_")
                 ),
                 &format!("last {TRACE_TAIL_LINES} lines of {name}"),
+                false,
             );
             for line in tail.lines() {
                 log.line(line);
@@ -484,6 +485,7 @@ async fn poll_until_finished<F: Forge>(
 ) -> Result<Report, BridgeError> {
     let ctx = mirror.ctx;
     let mut last_status = None;
+    let mut last_line = Instant::now();
     loop {
         let current = ctx.forge.pipeline(pipeline.project_id, pipeline.id).await?;
         let jobs = ctx
@@ -497,6 +499,10 @@ async fn poll_until_finished<F: Forge>(
                 current.status.as_str()
             ));
             last_status = Some(current.status);
+            last_line = Instant::now();
+        } else if last_line.elapsed() >= PROGRESS_EVERY {
+            ctx.out.line(&progress_line(&jobs, started.elapsed()));
+            last_line = Instant::now();
         }
         mirror.sync(&current, &jobs).await?;
         if current.status.pipeline_finished() {
@@ -561,6 +567,20 @@ pub async fn cancel_open_statuses<F: Forge>(
     Ok(())
 }
 
+/// A line at least this often while a long downstream pipeline runs, so the job log shows
+/// the job is alive.
+const PROGRESS_EVERY: Duration = Duration::from_secs(60);
+
+/// `srcgit: still running: 3/7 jobs done, 41 min`.
+fn progress_line(jobs: &[Job], elapsed: Duration) -> String {
+    let done = jobs.iter().filter(|j| j.status.pipeline_finished()).count();
+    format!(
+        "srcgit: dist-git pipeline still running: {done}/{} jobs done, {} min",
+        jobs.len(),
+        elapsed.as_secs() / 60
+    )
+}
+
 /// The last `n` lines of `text`.
 fn tail(text: &str, n: usize) -> String {
     let lines: Vec<&str> = text.lines().collect();
@@ -569,7 +589,32 @@ fn tail(text: &str, n: usize) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::tail;
+    use super::*;
+
+    #[test]
+    fn progress_counts_finished_jobs_and_whole_minutes() {
+        let job = |status| Job {
+            id: crate::ids::JobId(1),
+            name: "j".into(),
+            stage: "s".into(),
+            status,
+            allow_failure: false,
+            web_url: String::new(),
+        };
+        let jobs = [
+            job(CiStatus::Success),
+            job(CiStatus::Failed),
+            job(CiStatus::Skipped),
+            job(CiStatus::Running),
+            job(CiStatus::Pending),
+            job(CiStatus::Manual),
+            job(CiStatus::Created),
+        ];
+        assert_eq!(
+            progress_line(&jobs, Duration::from_secs(41 * 60 + 59)),
+            "srcgit: dist-git pipeline still running: 3/7 jobs done, 41 min"
+        );
+    }
 
     #[test]
     fn tail_keeps_the_last_lines() {

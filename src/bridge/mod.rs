@@ -29,6 +29,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::watch;
+use tracing::Instrument;
 
 use crate::forge::{Forge, ForgeError, Project};
 use crate::ids::{CommitSha, JobId, MrIid, PipelineId, ProjectId, ProjectPath};
@@ -96,9 +97,9 @@ pub struct JobRequest {
 pub trait Output: Send + Sync {
     /// Writes one line.
     fn line(&self, text: &str);
-    /// Opens a collapsible section titled `title`.
-    fn section_start(&self, id: &str, title: &str) {
-        let _ = id;
+    /// Opens a collapsible section titled `title`, folded when `collapsed`.
+    fn section_start(&self, id: &str, title: &str, collapsed: bool) {
+        let _ = (id, collapsed);
         self.line(title);
     }
     /// Closes the section `id`.
@@ -222,7 +223,13 @@ pub async fn mr_job<F: Forge>(ctx: &Context<'_, F>) -> Result<Verdict, BridgeErr
         ended_at: None,
     };
     ctx.store.save_run(&run)?;
-    let result = sync_mr(ctx, &mr, &mut run).await;
+    let span = tracing::info_span!(
+        "mr_job",
+        job.id = %ctx.job.job_id,
+        sg.mr = %format!("{}!{}", mr.target.path, mr.mr.iid),
+        dg.mr = tracing::field::Empty,
+    );
+    let result = sync_mr(ctx, &mr, &mut run).instrument(span).await;
     (run.outcome, run.detail) = match &result {
         Ok(Verdict::Passed) => ("passed".to_string(), String::new()),
         Ok(Verdict::Failed(why)) => ("failed".to_string(), why.clone()),
@@ -259,7 +266,14 @@ async fn sync_mr<F: Forge>(
     let branch = naming::fork_branch(&mr.mr.target_branch, mr.mr.iid);
     // Push and MR step under the pair's lease; the mirroring runs without it.
     let lease = lease::acquire(ctx, mr).await?;
-    let Some(pushed) = repos::convert_and_push(ctx, mr, &fork, &branch, &job_dir).await? else {
+    ctx.out.section_start(
+        "srcgit_convert",
+        "srcgit: fetch, convert and push (details)",
+        true,
+    );
+    let pushed = repos::convert_and_push(ctx, mr, &fork, &branch, &job_dir).await;
+    ctx.out.section_end("srcgit_convert");
+    let Some(pushed) = pushed? else {
         ctx.out.line("srcgit: this merge request changes nothing in dist-git; there is nothing to test downstream.");
         return Ok(Verdict::Passed);
     };
@@ -280,6 +294,11 @@ async fn sync_mr<F: Forge>(
     };
     drop(lease);
     run.dist_git_mr_iid = Some(rpms_mr.mr.iid);
+    tracing::Span::current().record(
+        "dg.mr",
+        tracing::field::display(format!("{}!{}", mr.rpms.path, rpms_mr.mr.iid)),
+    );
+    tracing::info!(url = %rpms_mr.mr.web_url, "rpms merge request ready");
     ctx.store.save_run(run)?;
     ctx.out.line(&format!(
         "srcgit: dist-git merge request: {}",

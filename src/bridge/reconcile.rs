@@ -14,6 +14,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use tracing::Instrument;
+
 use super::naming::{self, PIPELINE_STATUS_NAME};
 use super::status;
 use super::{BridgeError, Output};
@@ -271,6 +273,7 @@ pub async fn reconcile<F: Forge>(
         }
         report.examined += 1;
         let label = format!("{}!{}", candidate.source_path, candidate.source_iid);
+        let span = tracing::info_span!("reconcile_pair", sg.mr = %label);
         match reconcile_pair(
             forge,
             settings,
@@ -280,6 +283,7 @@ pub async fn reconcile<F: Forge>(
             candidate,
             dry_run,
         )
+        .instrument(span)
         .await
         {
             Ok((acted, seen)) => {
