@@ -251,6 +251,12 @@ CREATE TABLE sweeps (
     failures   INTEGER NOT NULL DEFAULT 0,
     watermark  TEXT
 );
+CREATE TABLE seen_mrs (
+    project_id INTEGER NOT NULL,
+    mr_iid     INTEGER NOT NULL,
+    updated_at TEXT    NOT NULL,
+    PRIMARY KEY (project_id, mr_iid)
+);
 ",
 ];
 
@@ -329,6 +335,37 @@ impl Store {
             tx.pragma_update(None, "user_version", i as i64 + 1)?;
             tx.commit()?;
         }
+        Ok(())
+    }
+
+    /// The `updated_at` of an MR as the last sweep that examined it saw it.
+    pub fn seen_updated_at(
+        &self,
+        project: ProjectId,
+        iid: MrIid,
+    ) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT updated_at FROM seen_mrs WHERE project_id = ?1 AND mr_iid = ?2",
+                params![project, iid],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    /// Remembers the `updated_at` a sweep saw for an MR.
+    pub fn record_seen(
+        &self,
+        project: ProjectId,
+        iid: MrIid,
+        updated_at: &str,
+    ) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO seen_mrs (project_id, mr_iid, updated_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT (project_id, mr_iid) DO UPDATE SET updated_at = excluded.updated_at",
+            params![project, iid, updated_at],
+        )?;
         Ok(())
     }
 

@@ -137,6 +137,19 @@ fn a_closed_source_mr_closes_the_rpms_mr_and_a_reopen_reopens_it() {
         second.stdout
     );
     assert!(!second.stdout.contains('↔'), "{}", second.stdout);
+    // once every change was seen, a sweep reads only the lists: the user, the bot's MRs,
+    // and the MRs changed in each mapped group
+    let from = next_seq(&world);
+    let quiet = reconcile(&world, false);
+    let requests: Vec<String> = world
+        .gl
+        .requests()
+        .into_iter()
+        .filter(|r| r.seq >= from && r.path.starts_with("/api/v4"))
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect();
+    assert_eq!(requests.len(), 4, "{requests:#?}");
+    assert!(quiet.stdout.contains("0 changed"), "{}", quiet.stdout);
 
     world
         .gl

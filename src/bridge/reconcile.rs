@@ -254,7 +254,7 @@ pub async fn reconcile<F: Forge>(
     }
     report.pairs = candidates.len();
     let changed = match &watermark {
-        Some(mark) => Some(changed_mrs(forge, settings, mark, &mut newest).await?),
+        Some(mark) => Some(changed_mrs(forge, settings, store, mark, &mut newest).await?),
         None => None,
     };
     for candidate in candidates.values() {
@@ -288,8 +288,11 @@ pub async fn reconcile<F: Forge>(
         {
             Ok((acted, seen)) => {
                 report.actions += usize::from(acted);
-                for updated in seen.iter().flatten() {
-                    bump(&mut newest, Some(updated));
+                for (project, iid, updated) in &seen {
+                    bump(&mut newest, updated.as_deref());
+                    if let (false, Some(updated)) = (dry_run, updated) {
+                        store.record_seen(*project, *iid, updated)?;
+                    }
                 }
             }
             Err(e) => {
@@ -350,9 +353,14 @@ fn parse_time(text: &str) -> Option<chrono::DateTime<chrono::Utc>> {
 }
 
 /// `(project, iid)` of every MR of the mapped namespaces updated since `mark`.
+///
+/// The list reaches back a minute before `mark`, so an MR the previous sweep already saw
+/// may be listed again: it counts as changed only when its `updated_at` differs from the
+/// one that sweep recorded.
 async fn changed_mrs<F: Forge>(
     forge: &F,
     settings: &Settings,
+    store: &Store,
     mark: &str,
     newest: &mut Option<String>,
 ) -> Result<BTreeSet<(ProjectId, MrIid)>, BridgeError> {
@@ -376,11 +384,17 @@ async fn changed_mrs<F: Forge>(
             .await?
         {
             bump(newest, mr.updated_at.as_deref());
-            changed.insert((mr.target_project_id, mr.iid));
+            let seen = store.seen_updated_at(mr.target_project_id, mr.iid)?;
+            if seen.is_none() || seen != mr.updated_at {
+                changed.insert((mr.target_project_id, mr.iid));
+            }
         }
     }
     Ok(changed)
 }
+
+/// What a pair examination saw of its two MRs: `(project, iid, updated_at)`.
+type Seen = [(ProjectId, MrIid, Option<String>); 2];
 
 /// Examines one pair; returns whether it acted and the `updated_at`s it saw.
 async fn reconcile_pair<F: Forge>(
@@ -391,7 +405,7 @@ async fn reconcile_pair<F: Forge>(
     bot: &str,
     candidate: &Candidate,
     dry_run: bool,
-) -> Result<(bool, [Option<String>; 2]), BridgeError> {
+) -> Result<(bool, Seen), BridgeError> {
     let source_project = match &candidate.stored {
         Some(p) => p.source_project_id,
         None => {
@@ -422,7 +436,14 @@ async fn reconcile_pair<F: Forge>(
                 .path
         }
     };
-    let seen = [source.updated_at.clone(), rpms.updated_at.clone()];
+    let seen = [
+        (
+            source.target_project_id,
+            source.iid,
+            source.updated_at.clone(),
+        ),
+        (rpms.target_project_id, rpms.iid, rpms.updated_at.clone()),
+    ];
     let mut pair = candidate.stored.clone().unwrap_or_else(|| Pair {
         source_project_id: source_project,
         source_project_path: candidate.source_path.clone(),
