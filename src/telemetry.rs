@@ -3,8 +3,9 @@
 //! stderr, which are the job log. The local CLI writes them to stderr, only when `RUST_LOG`
 //! is set; closed spans then show how long each phase took.
 
+use std::io::Write;
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::format::FmtSpan;
@@ -22,8 +23,98 @@ pub fn init_cli() {
         .try_init();
 }
 
-/// Installs the subscriber once; without a log file nothing is recorded.
-pub fn init(log_file: Option<&Path>) {
+/// How secrets show up in the job log and the operator log.
+pub const MASK: &str = "[MASKED]";
+
+/// Prefixes of GitLab tokens (personal, deploy, runner, CI job, trigger, OAuth, feed,
+/// incoming-mail, agent, SCIM, feature-flag tokens): a value starting with one is masked
+/// even when srcgit does not know it (a token pasted into the wrong setting).
+const TOKEN_PREFIXES: &[&str] = &[
+    "glpat-",
+    "gldt-",
+    "glrt-",
+    "glcbt-",
+    "glptt-",
+    "gloas-",
+    "glft-",
+    "glimt-",
+    "glagent-",
+    "glsoat-",
+    "glffct-",
+    "GR1348941",
+];
+
+/// `text` with every one of `secrets` (longest first) and every GitLab-token-shaped word
+/// replaced by [`MASK`]. The one masking both the job log and the operator log use.
+pub fn mask(text: &str, secrets: &[String]) -> String {
+    let mut out = text.to_string();
+    for secret in secrets.iter().filter(|s| !s.is_empty()) {
+        if out.contains(secret.as_str()) {
+            out = out.replace(secret.as_str(), MASK);
+        }
+    }
+    for prefix in TOKEN_PREFIXES {
+        while let Some(at) = out.find(prefix) {
+            let end = out[at..]
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.'))
+                .map_or(out.len(), |n| at + n);
+            out.replace_range(at..end, MASK);
+        }
+    }
+    out
+}
+
+/// The operator log file, masking each record before it is written.
+struct MaskedFile {
+    file: Arc<Mutex<std::fs::File>>,
+    secrets: Arc<Vec<String>>,
+}
+
+/// One record being formatted; masked and written out when dropped.
+struct MaskedRecord {
+    buf: Vec<u8>,
+    file: Arc<Mutex<std::fs::File>>,
+    secrets: Arc<Vec<String>>,
+}
+
+impl Write for MaskedRecord {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.buf.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Drop for MaskedRecord {
+    fn drop(&mut self) {
+        if self.buf.is_empty() {
+            return;
+        }
+        let masked = mask(&String::from_utf8_lossy(&self.buf), &self.secrets);
+        if let Ok(mut file) = self.file.lock() {
+            let _ = file.write_all(masked.as_bytes());
+        }
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for MaskedFile {
+    type Writer = MaskedRecord;
+
+    fn make_writer(&'a self) -> MaskedRecord {
+        MaskedRecord {
+            buf: Vec::new(),
+            file: Arc::clone(&self.file),
+            secrets: Arc::clone(&self.secrets),
+        }
+    }
+}
+
+/// Installs the subscriber once; without a log file nothing is recorded. Every record
+/// passes [`mask`] with `secrets` before it reaches the file.
+pub fn init(log_file: Option<&Path>, secrets: &[String]) {
     let Some(path) = log_file else { return };
     if let Some(dir) = path.parent() {
         let _ = std::fs::create_dir_all(dir);
@@ -39,6 +130,9 @@ pub fn init(log_file: Option<&Path>) {
     let _ = tracing_subscriber::fmt()
         .json()
         .with_env_filter(filter)
-        .with_writer(Mutex::new(file))
+        .with_writer(MaskedFile {
+            file: Arc::new(Mutex::new(file)),
+            secrets: Arc::new(secrets.to_vec()),
+        })
         .try_init();
 }
