@@ -136,3 +136,37 @@ pub fn init(log_file: Option<&Path>, secrets: &[String]) {
         })
         .try_init();
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tracing_subscriber::fmt::MakeWriter;
+
+    #[test]
+    fn mask_hides_known_secrets_and_token_shaped_words() {
+        let secrets = vec!["s3cr3t-value".to_string()];
+        assert_eq!(
+            mask("a s3cr3t-value b glpat-AbC_12-x.y, c", &secrets),
+            "a [MASKED] b [MASKED], c"
+        );
+        assert_eq!(mask("nothing here", &[]), "nothing here");
+    }
+
+    #[test]
+    fn the_operator_log_writer_masks_each_record() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log");
+        let file = std::fs::File::create(&path).unwrap();
+        let make = MaskedFile {
+            file: Arc::new(Mutex::new(file)),
+            secrets: Arc::new(vec!["TOPSECRET".to_string()]),
+        };
+        {
+            let mut w = make.make_writer();
+            w.write_all(b"{\"body\":\"TOP").unwrap();
+            w.write_all(b"SECRET and glpat-xyz\"}\n").unwrap();
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(text, "{\"body\":\"[MASKED] and [MASKED]\"}\n");
+    }
+}
