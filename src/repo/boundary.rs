@@ -47,7 +47,7 @@ pub enum Kind {
 
 impl Kind {
     fn from_stat(st: &rustix::fs::Stat) -> Kind {
-        let mode = st.st_mode as u32 & 0o7777;
+        let mode = Mode::from_raw_mode(st.st_mode).bits() & 0o7777;
         match FileType::from_raw_mode(st.st_mode as _) {
             FileType::RegularFile => Kind::File {
                 len: st.st_size as u64,
@@ -399,7 +399,7 @@ impl Dir {
     /// The permission bits of this directory.
     pub fn mode(&self) -> Result<u32, FsError> {
         let st = rustix::fs::fstat(&self.fd).map_err(|e| self.io("inspect", "")(errno(e)))?;
-        Ok(st.st_mode as u32 & 0o7777)
+        Ok(Mode::from_raw_mode(st.st_mode).bits() & 0o7777)
     }
 
     /// The names in this directory, `.` and `..` left out.
