@@ -364,6 +364,14 @@ fn a_tracked_patch_link_is_replaced_not_written_through() {
     let s = Setup::new();
     let victim = s.outside.join("victim.patch");
     std::fs::write(&victim, format!("{HOST_SECRET}\n")).unwrap();
+    // without `delete: true` the sync leaves the link for the patch writer
+    s.source_git_commit("Sync without delete", |sg| {
+        let yaml = sg.join(".distro/source-git.yaml");
+        let text = std::fs::read_to_string(&yaml)
+            .unwrap()
+            .replace("delete: true", "delete: false");
+        std::fs::write(&yaml, text).unwrap();
+    });
     s.dist_git_commit("Patch as a link", |dg| {
         symlink(&victim, dg.join("hello-comma.patch")).unwrap();
     });

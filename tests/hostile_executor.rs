@@ -142,7 +142,14 @@ fn a_patch_link_in_the_rpms_repository_is_replaced_not_written_through() {
     git(&rpms, &["add", "-A"]);
     git(&rpms, &["commit", "-q", "-m", "A link"]);
     git(&rpms, &["push", "-q", "origin", "c10s"]);
-    let (_mr, job) = world.packager_mr();
+    // without `delete: true` the sync leaves the link for the patch writer
+    let (_mr, job) = hostile_mr(&world, "no-delete", "Sync without delete", |sg| {
+        let yaml = sg.join(".distro/source-git.yaml");
+        let text = std::fs::read_to_string(&yaml)
+            .unwrap()
+            .replace("delete: true", "delete: false");
+        std::fs::write(&yaml, text).unwrap();
+    });
     let run = run_job(&world, &job);
     assert_eq!(
         std::fs::read(&host).unwrap(),
