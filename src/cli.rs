@@ -1,4 +1,5 @@
-//! The command line: `srcgit convert`, `srcgit status` and the custom-executor stages.
+//! The command line: `srcgit convert`, `srcgit status`, `srcgit doctor`, the custom-executor
+//! stages, and the operator commands `reconcile`, `history` and `pairs`.
 
 use std::path::PathBuf;
 
@@ -26,9 +27,64 @@ pub enum Command {
     Convert(ConvertArgs),
     /// Tell whether source-git and dist-git are in sync (`packit source-git status`).
     Status(StatusArgs),
+    /// Carry dist-git commits back into source-git's `.distro/`, one source-git commit each
+    /// (`packit source-git update-source-git`, with its data-loss bugs fixed).
+    UpdateSourceGit(UpdateSourceGitArgs),
     /// GitLab custom executor stages (called by gitlab-runner).
     #[command(subcommand)]
     Executor(ExecutorCommand),
+    /// One sweep over every pair: close, reopen and comment as the MRs' states ask, and
+    /// post the statuses jobs left open (run by a systemd timer).
+    Reconcile(ReconcileArgs),
+    /// Print the sync attempts and reconcile actions of a source-git merge request.
+    History(HistoryArgs),
+    /// List the stored source-git ↔ dist-git merge request pairs.
+    Pairs(PairsArgs),
+    /// Check this runner host's set-up: settings, token, GitLab permissions, work_dir,
+    /// database, git. Prints one line per check and a fix per problem; exits 1 if any
+    /// check failed.
+    Doctor,
+    /// Write the man pages and shell completions into DIR (for packaging).
+    #[command(hide = true)]
+    GenerateAssets {
+        /// Receives `man/*.1` and `completions/{srcgit.bash,_srcgit,srcgit.fish}`.
+        dir: PathBuf,
+    },
+}
+
+/// Arguments of `srcgit reconcile`.
+#[derive(Debug, Args)]
+pub struct ReconcileArgs {
+    /// Print what would be done; make no change on GitLab.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// Arguments of `srcgit history`.
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// The source-git merge request: `group/project!IID` or its web URL.
+    #[arg(value_name = "MR")]
+    pub merge_request: String,
+}
+
+/// Arguments of `srcgit pairs`.
+#[derive(Debug, Args)]
+pub struct PairsArgs {
+    /// Which pairs to list.
+    #[arg(long, value_enum, default_value_t = PairFilter::Open)]
+    pub state: PairFilter,
+}
+
+/// The `--state` of `srcgit pairs`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PairFilter {
+    /// Pairs whose rpms MR is open.
+    Open,
+    /// Pairs whose rpms MR is closed or merged.
+    Closed,
+    /// Every pair.
+    All,
 }
 
 /// Arguments of `srcgit convert`.
@@ -59,6 +115,20 @@ pub struct StatusArgs {
     pub source_git: PathBuf,
     /// The dist-git repository.
     pub dist_git: PathBuf,
+}
+
+/// Arguments of `srcgit update-source-git` (note the order: dist-git first, like packit).
+#[derive(Debug, Args)]
+pub struct UpdateSourceGitArgs {
+    /// Skip the sync-status check (needs REVISION_RANGE).
+    #[arg(short = 'f', long)]
+    pub force: bool,
+    /// The dist-git repository (only read).
+    pub dist_git: PathBuf,
+    /// The source-git repository (gets one commit per synced dist-git commit).
+    pub source_git: PathBuf,
+    /// dist-git commits to sync, e.g. `HEAD~2..` (default: those after the last sync).
+    pub revision_range: Option<String>,
 }
 
 /// The stages gitlab-runner calls (`config_args = ["executor", "config"]`, …).

@@ -24,7 +24,16 @@ pub fn run(cli: cli::Cli) -> u8 {
             telemetry::init_cli();
             commands::status(args)
         }
+        cli::Command::UpdateSourceGit(args) => {
+            telemetry::init_cli();
+            commands::update_source_git(args)
+        }
         cli::Command::Executor(stage) => executor::run(stage, cli.config.as_deref()),
+        cli::Command::Reconcile(args) => commands::reconcile(args, cli.config.as_deref()),
+        cli::Command::History(args) => commands::history(args, cli.config.as_deref()),
+        cli::Command::Pairs(args) => commands::pairs(args, cli.config.as_deref()),
+        cli::Command::Doctor => commands::doctor(cli.config.as_deref()),
+        cli::Command::GenerateAssets { dir } => commands::generate_assets(dir),
     }
 }
 

@@ -30,6 +30,26 @@ struct RawSettings {
     poll: RawPoll,
     #[serde(default)]
     http: RawHttp,
+    #[serde(default)]
+    reconcile: RawReconcile,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawReconcile {
+    #[serde(default)]
+    on_source_merged: OnSourceMerged,
+}
+
+/// What `srcgit reconcile` does to an open rpms MR whose source-git MR was merged.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OnSourceMerged {
+    /// One note on the rpms MR; a dist-git maintainer decides.
+    #[default]
+    Comment,
+    /// Close the rpms MR, with a note.
+    Close,
 }
 
 #[derive(Debug, Deserialize)]
@@ -164,6 +184,8 @@ pub struct Settings {
     pub max_retries: u32,
     /// Cap of the retry backoff.
     pub max_backoff: Duration,
+    /// `[reconcile] on_source_merged`.
+    pub on_source_merged: OnSourceMerged,
 }
 
 /// Unusable settings.
@@ -273,6 +295,28 @@ fn read_capped(path: &Path) -> std::io::Result<String> {
 
 /// Validates settings text (`path` only names the file in messages).
 pub fn parse(text: &str, path: &Path) -> Result<Settings, SettingsError> {
+    parse_with(text, path, TokenFileCheck::Strict)
+}
+
+/// Whether the token file's owner and mode are enforced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenFileCheck {
+    /// Owned by the runner's user, mode 0600 or 0400 (every command that uses the token).
+    Strict,
+    /// Not checked here: `srcgit doctor` reports the mode itself, with the fix.
+    Report,
+}
+
+/// [`load`], with the token file's owner and mode left to the caller (`srcgit doctor`).
+pub fn load_for_doctor(path: &Path) -> Result<Settings, SettingsError> {
+    let text = read_capped(path).map_err(|source| SettingsError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    parse_with(&text, path, TokenFileCheck::Report)
+}
+
+fn parse_with(text: &str, path: &Path, check: TokenFileCheck) -> Result<Settings, SettingsError> {
     let raw: RawSettings = toml::from_str(text).map_err(|e| SettingsError::Parse {
         path: path.to_path_buf(),
         message: toml_message(text, &e),
@@ -353,7 +397,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Settings, SettingsError> {
         raw.http.max_backoff_seconds,
         0..=MAX_INTERVAL as u64,
     )?;
-    let token = read_token(path, &raw.token_file)?;
+    let token = read_token(path, &raw.token_file, check)?;
     Ok(Settings {
         gitlab_url: url,
         token,
@@ -367,6 +411,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Settings, SettingsError> {
         request_timeout: Duration::from_secs(raw.http.request_timeout_seconds),
         max_retries: raw.http.max_retries,
         max_backoff: Duration::from_secs(raw.http.max_backoff_seconds.max(1)),
+        on_source_merged: raw.reconcile.on_source_merged,
     })
 }
 
@@ -446,7 +491,11 @@ fn redact_quoted(text: &str) -> String {
 /// Longest token file srcgit reads.
 const TOKEN_FILE_LIMIT: u64 = 4096;
 
-fn read_token(path: &Path, token_file: &Path) -> Result<Secret, SettingsError> {
+fn read_token(
+    path: &Path,
+    token_file: &Path,
+    check: TokenFileCheck,
+) -> Result<Secret, SettingsError> {
     use std::io::Read;
     use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
     let problem = |problem: String| SettingsError::Token {
@@ -466,7 +515,7 @@ fn read_token(path: &Path, token_file: &Path) -> Result<Secret, SettingsError> {
         return Err(problem("must be a regular file".to_string()));
     }
     let euid = rustix::process::geteuid().as_raw();
-    if meta.uid() != euid {
+    if check == TokenFileCheck::Strict && meta.uid() != euid {
         return Err(problem(format!(
             "must be owned by the user srcgit runs as (uid {euid}, the runner's user), not uid {}: \
              run `chown {euid} {}`",
@@ -475,7 +524,7 @@ fn read_token(path: &Path, token_file: &Path) -> Result<Secret, SettingsError> {
         )));
     }
     let mode = meta.mode() & 0o777;
-    if mode != 0o600 && mode != 0o400 {
+    if check == TokenFileCheck::Strict && mode != 0o600 && mode != 0o400 {
         return Err(problem(format!(
             "has mode {mode:04o}; it must be readable by its owner only: run `chmod 600 {}`",
             token_file.display()

@@ -1,7 +1,11 @@
 //! Diagnostics through `tracing`. Executor stages write them to the log file named in the
 //! settings, as JSON lines filtered by `RUST_LOG` (default `info`), never to stdout or
-//! stderr, which are the job log. The local CLI writes them to stderr, only when `RUST_LOG`
-//! is set; closed spans then show how long each phase took.
+//! stderr while those are the job log. Without a log file they go to stderr only when
+//! stderr is journald's stream (a systemd unit such as `srcgit-reconcile.service`, by
+//! systemd's `JOURNAL_STREAM` convention: the variable names the device and inode of the
+//! stream, and stderr must be that very file, so a job log never qualifies even when a
+//! runner started by systemd passes the variable on). The local CLI writes them to stderr,
+//! only when `RUST_LOG` is set; closed spans then show how long each phase took.
 
 use std::io::Write;
 use std::path::Path;
@@ -64,16 +68,16 @@ pub fn mask(text: &str, secrets: &[String]) -> String {
     out
 }
 
-/// The operator log file, masking each record before it is written.
-struct MaskedFile {
-    file: Arc<Mutex<std::fs::File>>,
+/// The operator log (file or journald's stderr), masking each record before it is written.
+struct MaskedSink {
+    sink: Arc<Mutex<Box<dyn Write + Send>>>,
     secrets: Arc<Vec<String>>,
 }
 
 /// One record being formatted; masked and written out when dropped.
 struct MaskedRecord {
     buf: Vec<u8>,
-    file: Arc<Mutex<std::fs::File>>,
+    sink: Arc<Mutex<Box<dyn Write + Send>>>,
     secrets: Arc<Vec<String>>,
 }
 
@@ -94,47 +98,76 @@ impl Drop for MaskedRecord {
             return;
         }
         let masked = mask(&String::from_utf8_lossy(&self.buf), &self.secrets);
-        if let Ok(mut file) = self.file.lock() {
-            let _ = file.write_all(masked.as_bytes());
+        if let Ok(mut sink) = self.sink.lock() {
+            let _ = sink.write_all(masked.as_bytes());
+            let _ = sink.flush();
         }
     }
 }
 
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for MaskedFile {
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for MaskedSink {
     type Writer = MaskedRecord;
 
     fn make_writer(&'a self) -> MaskedRecord {
         MaskedRecord {
             buf: Vec::new(),
-            file: Arc::clone(&self.file),
+            sink: Arc::clone(&self.sink),
             secrets: Arc::clone(&self.secrets),
         }
     }
 }
 
-/// Installs the subscriber once; without a log file nothing is recorded. Every record
-/// passes [`mask`] with `secrets` before it reaches the file.
+/// Installs the subscriber once: JSON lines into `log_file`, else into stderr when it is
+/// journald's stream, else nothing is recorded. Every record passes [`mask`] with
+/// `secrets` before it is written.
 pub fn init(log_file: Option<&Path>, secrets: &[String]) {
-    let Some(path) = log_file else { return };
-    if let Some(dir) = path.parent() {
-        let _ = std::fs::create_dir_all(dir);
-    }
-    let Ok(file) = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-    else {
-        return;
+    let sink: Box<dyn Write + Send> = match log_file {
+        None if stderr_is_journal() => Box::new(std::io::stderr()),
+        None => return,
+        Some(path) => {
+            if let Some(dir) = path.parent() {
+                let _ = std::fs::create_dir_all(dir);
+            }
+            let Ok(file) = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+            else {
+                return;
+            };
+            Box::new(file)
+        }
     };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let _ = tracing_subscriber::fmt()
         .json()
         .with_env_filter(filter)
-        .with_writer(MaskedFile {
-            file: Arc::new(Mutex::new(file)),
+        .with_writer(MaskedSink {
+            sink: Arc::new(Mutex::new(sink)),
             secrets: Arc::new(secrets.to_vec()),
         })
         .try_init();
+}
+
+/// Whether stderr is the journald stream systemd named in `JOURNAL_STREAM`.
+fn stderr_is_journal() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(value) = std::env::var("JOURNAL_STREAM") else {
+        return false;
+    };
+    // the file behind descriptor 2 (Linux)
+    let Ok(meta) = std::fs::metadata("/proc/self/fd/2") else {
+        return false;
+    };
+    is_journal_stream(&value, meta.dev(), meta.ino())
+}
+
+/// `JOURNAL_STREAM` is `<device>:<inode>` of the stream, both decimal.
+fn is_journal_stream(value: &str, dev: u64, ino: u64) -> bool {
+    let Some((d, i)) = value.trim().split_once(':') else {
+        return false;
+    };
+    d.parse::<u64>().ok() == Some(dev) && i.parse::<u64>().ok() == Some(ino)
 }
 
 #[cfg(test)]
@@ -157,8 +190,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("log");
         let file = std::fs::File::create(&path).unwrap();
-        let make = MaskedFile {
-            file: Arc::new(Mutex::new(file)),
+        let make = MaskedSink {
+            sink: Arc::new(Mutex::new(Box::new(file))),
             secrets: Arc::new(vec!["TOPSECRET".to_string()]),
         };
         {
@@ -168,5 +201,16 @@ mod tests {
         }
         let text = std::fs::read_to_string(&path).unwrap();
         assert_eq!(text, "{\"body\":\"[MASKED] and [MASKED]\"}\n");
+    }
+
+    #[test]
+    fn journal_stream_must_name_stderr_itself() {
+        assert!(is_journal_stream("8:12345", 8, 12345));
+        assert!(is_journal_stream("8:12345\n", 8, 12345));
+        // inherited by a child whose stderr is a pipe to gitlab-runner: not the journal
+        assert!(!is_journal_stream("8:12345", 12, 99));
+        assert!(!is_journal_stream("8:99", 8, 12345));
+        assert!(!is_journal_stream("", 8, 12345));
+        assert!(!is_journal_stream("garbage", 8, 12345));
     }
 }

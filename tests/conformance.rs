@@ -1,4 +1,5 @@
-//! The conformance corpus: packit's recorded output for 59 source-git / dist-git pairs.
+//! The conformance corpus: packit's recorded output for source-git / dist-git pairs
+//! (`update-dist-git`, `status` and `update-source-git` cases).
 //!
 //! Every case that records packit's correct behaviour is compared with the corpus's own
 //! `compare.py` (exact bytes of the tree, `git status`, the commit, stdout). The cases that
@@ -31,6 +32,8 @@ fn compare(case: &str) {
             "source-git update-dist-git=convert",
             "--map",
             "source-git status=status",
+            "--map",
+            "source-git update-source-git=update-source-git",
         ]);
     // The recorded patches carry git 2.47.3's signature; other versions may only differ there.
     if git_version() != "2.47.3" {
@@ -137,8 +140,33 @@ exact!(case_56_status_ahead, "56-status-ahead");
 exact!(case_57_status_behind, "57-status-behind");
 exact!(case_58_status_diverged, "58-status-diverged");
 exact!(case_59_status_up_to_date, "59-status-up-to-date");
+exact!(case_60_usg_release_bump, "60-usg-release-bump");
+exact!(case_61_usg_several_commits, "61-usg-several-commits");
+exact!(case_62_usg_add_file, "62-usg-add-file");
+exact!(case_63_usg_delete_file, "63-usg-delete-file");
+exact!(case_64_usg_modify_subdir, "64-usg-modify-subdir");
+exact!(case_65_usg_merge_commit, "65-usg-merge-commit");
+exact!(case_66_usg_empty_commit, "66-usg-empty-commit");
+exact!(case_67_usg_sources_refused, "67-usg-sources-refused");
+exact!(case_68_usg_patch_refused, "68-usg-patch-refused");
+exact!(case_69_usg_gitignore_skipped, "69-usg-gitignore-skipped");
+exact!(
+    case_70_usg_guard_source_git_ahead,
+    "70-usg-guard-source-git-ahead"
+);
+exact!(case_71_usg_guard_diverged, "71-usg-guard-diverged");
+exact!(case_72_usg_guard_up_to_date, "72-usg-guard-up-to-date");
+exact!(case_73_usg_guard_no_trailers, "73-usg-guard-no-trailers");
+exact!(case_75_usg_force_with_range, "75-usg-force-with-range");
+exact!(case_76_usg_explicit_range, "76-usg-explicit-range");
+exact!(
+    case_77_usg_source_git_not_pristine,
+    "77-usg-source-git-not-pristine"
+);
+exact!(case_78_usg_release_differs, "78-usg-release-differs");
+exact!(case_79_usg_apply_conflict, "79-usg-apply-conflict");
 
-const BUG_CASES: [&str; 9] = [
+const BUG_CASES: [&str; 15] = [
     "04-trailer-ignore-patch",
     "07-legacy-ignore",
     "08-legacy-empty-commit",
@@ -148,6 +176,12 @@ const BUG_CASES: [&str; 9] = [
     "42-message-and-file-options",
     "47-old-patch-bare-diff",
     "48-no-prefix-trailer",
+    "74-usg-force-without-range",
+    "80-usg-rename-with-edits",
+    "81-usg-rename-into-subdir",
+    "82-usg-path-text-in-content",
+    "83-usg-author-not-kept",
+    "84-usg-binary-file",
 ];
 
 #[test]
@@ -388,4 +422,207 @@ fn case_48_no_prefix_trailer_is_honoured() {
     let ours = std::fs::read_to_string(restored.dg.join(name)).unwrap();
     assert_ne!(ours, recorded);
     assert_eq!(ours, without_prefixes(&recorded));
+}
+
+// --- update-source-git: the packit bugs srcgit fixes ----------------------------------
+
+/// Runs a usg case and checks that it succeeded with a clean source-git and an untouched
+/// dist-git.
+fn run_usg(case: &Case) -> corpus::Restored {
+    let restored = corpus::restore(case);
+    let out = corpus::run_srcgit(case, &restored);
+    assert!(
+        out.status.success(),
+        "{}: {}",
+        case.name,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(corpus::source_git_status(&restored), "", "{}", case.name);
+    assert_eq!(corpus::status(&restored), "", "dist-git is only read");
+    let dg_head = corpus::git(&restored.dg, &restored.home, &["rev-parse", "HEAD"]);
+    assert_eq!(dg_head.trim(), corpus::head_of(case, "dist_git"));
+    restored
+}
+
+fn new_commits(case: &Case, restored: &corpus::Restored) -> String {
+    corpus::describe_commits(
+        &restored.sg,
+        &restored.home,
+        &corpus::head_of(case, "source_git"),
+    )
+}
+
+/// The tree entry of a dist-git file at HEAD, as `corpus::tree` describes it.
+fn dist_git_entry(restored: &corpus::Restored, path: &str) -> (String, String) {
+    corpus::tree(&restored.dg)[path].clone()
+}
+
+#[test]
+fn case_74_force_without_range_is_a_usage_error() {
+    let case = Case::load("74-usg-force-without-range");
+    let restored = corpus::restore(&case);
+    let out = corpus::run_srcgit(&case, &restored);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("revision-range has to be specified when -f/--force is used"),
+        "stderr: {stderr}"
+    );
+    assert!(!stderr.contains("Unexpected exception"), "stderr: {stderr}");
+    assert_eq!(corpus::source_git_status(&restored), "");
+    let head = corpus::git(&restored.sg, &restored.home, &["rev-parse", "HEAD"]);
+    assert_eq!(head.trim(), corpus::head_of(&case, "source_git"));
+    assert_eq!(corpus::tree(&restored.sg), corpus::expected_tree(&case));
+}
+
+#[test]
+fn case_80_rename_keeps_its_edits() {
+    let case = Case::load("80-usg-rename-with-edits");
+    let restored = run_usg(&case);
+    let mut expected = corpus::expected_tree(&case);
+    let recorded = expected[".distro/quill.rpmlintrc"].clone();
+    let dist_git = dist_git_entry(&restored, "quill.rpmlintrc");
+    assert_ne!(recorded, dist_git, "packit dropped the edit");
+    expected.insert(".distro/quill.rpmlintrc".into(), dist_git);
+    assert!(!expected.contains_key(".distro/rpmlintrc"));
+    assert_eq!(corpus::tree(&restored.sg), expected);
+    assert_eq!(
+        new_commits(&case, &restored),
+        corpus::expected_commits(&case)
+    );
+}
+
+#[test]
+fn case_81_rename_keeps_its_directory() {
+    let case = Case::load("81-usg-rename-into-subdir");
+    let restored = run_usg(&case);
+    let mut expected = corpus::expected_tree(&case);
+    let moved = expected
+        .remove(".distro/smoke.fmf")
+        .expect("packit's basename move");
+    expected.insert(".distro/plans/ci/".into(), ("dir".into(), "-".into()));
+    expected.insert(".distro/plans/ci/smoke.fmf".into(), moved.clone());
+    assert_eq!(moved, dist_git_entry(&restored, "plans/ci/smoke.fmf"));
+    assert_eq!(corpus::tree(&restored.sg), expected);
+    let recorded = corpus::expected_commits(&case);
+    let fixed = recorded.replace(
+        "D\t.distro/plans/smoke.fmf\nA\t.distro/smoke.fmf\n",
+        "A\t.distro/plans/ci/smoke.fmf\nD\t.distro/plans/smoke.fmf\n",
+    );
+    assert_ne!(fixed, recorded);
+    assert_eq!(new_commits(&case, &restored), fixed);
+}
+
+#[test]
+fn case_82_path_text_in_content_is_kept() {
+    let case = Case::load("82-usg-path-text-in-content");
+    let restored = run_usg(&case);
+    let synced = std::fs::read_to_string(restored.sg.join(".distro/gating.yaml")).unwrap();
+    let dist_git = std::fs::read_to_string(restored.dg.join("gating.yaml")).unwrap();
+    assert_eq!(synced, dist_git);
+    assert!(
+        synced.contains("rpms/quill-data/gating.yaml") && !synced.contains(".distro"),
+        "{synced}"
+    );
+    let mut expected = corpus::expected_tree(&case);
+    expected.insert(
+        ".distro/gating.yaml".into(),
+        dist_git_entry(&restored, "gating.yaml"),
+    );
+    assert_eq!(corpus::tree(&restored.sg), expected);
+    assert_eq!(
+        new_commits(&case, &restored),
+        corpus::expected_commits(&case)
+    );
+}
+
+#[test]
+fn case_83_dist_git_author_is_kept() {
+    let case = Case::load("83-usg-author-not-kept");
+    let restored = run_usg(&case);
+    assert_eq!(corpus::tree(&restored.sg), corpus::expected_tree(&case));
+    let base = corpus::head_of(&case, "source_git");
+    let range = format!("{base}..HEAD");
+    let log = |repo: &std::path::Path, args: &[&str]| corpus::git(repo, &restored.home, args);
+    let ours = log(
+        &restored.sg,
+        &[
+            "log",
+            "--reverse",
+            "--format=%an <%ae> %ad|%cn <%ce>",
+            "--date=raw",
+            &range,
+        ],
+    );
+    let trailers = log(
+        &restored.sg,
+        &[
+            "log",
+            "--reverse",
+            "--format=%(trailers:key=From-dist-git-commit,valueonly)",
+            &range,
+        ],
+    );
+    let dist_git: Vec<String> = trailers
+        .split_whitespace()
+        .map(|sha| {
+            log(
+                &restored.dg,
+                &["log", "-1", "--format=%an <%ae> %ad", "--date=raw", sha],
+            )
+            .trim()
+            .to_string()
+        })
+        .collect();
+    let ours: Vec<&str> = ours.lines().collect();
+    assert_eq!(ours.len(), 2);
+    for (line, author) in ours.iter().zip(&dist_git) {
+        assert_eq!(line, &format!("{author}|Packit Bench <bench@example.org>"));
+        assert!(!author.starts_with("Packit Bench"), "{author}");
+    }
+    // everything else as recorded
+    let recorded = corpus::expected_commits(&case);
+    let without_authors = |text: &str| -> String {
+        text.lines()
+            .filter(|l| !l.starts_with("Author: "))
+            .map(|l| format!("{l}\n"))
+            .collect()
+    };
+    assert_eq!(
+        without_authors(&new_commits(&case, &restored)),
+        without_authors(&recorded)
+    );
+}
+
+#[test]
+fn case_84_binary_file_is_carried() {
+    let case = Case::load("84-usg-binary-file");
+    let restored = run_usg(&case);
+    let binary = ".distro/tests/data/input.gz";
+    assert_eq!(
+        std::fs::read(restored.sg.join(binary)).unwrap(),
+        std::fs::read(restored.dg.join("tests/data/input.gz")).unwrap()
+    );
+    // packit's half-applied text change, now committed, plus the binary file
+    let mut expected = corpus::expected_tree(&case);
+    expected.insert(".distro/tests/".into(), ("dir".into(), "-".into()));
+    expected.insert(".distro/tests/data/".into(), ("dir".into(), "-".into()));
+    expected.insert(
+        binary.into(),
+        dist_git_entry(&restored, "tests/data/input.gz"),
+    );
+    assert_eq!(corpus::tree(&restored.sg), expected);
+    let described = new_commits(&case, &restored);
+    let recorded = corpus::expected_commits(&case);
+    let first = recorded.replace("=== commit 1 of 1", "=== commit 1 of 2");
+    assert!(described.starts_with(&first), "{described}");
+    let dg_head = corpus::head_of(&case, "dist_git");
+    assert!(
+        described[first.len()..].starts_with("=== commit 2 of 2\n")
+            && described.ends_with(&format!(
+                "Changed paths:\nM\t.distro/plans/smoke.fmf\nA\t{binary}\nMessage:\n\
+                 Add compressed input for the smoke test\n\nFrom-dist-git-commit: {dg_head}\n\n"
+            )),
+        "{described}"
+    );
 }

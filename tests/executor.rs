@@ -643,9 +643,33 @@ fn persistent_server_errors_are_a_system_failure() {
     assert!(rpms_mrs(&world).is_empty());
 }
 
-/// A contributor forks the source-git project and opens an MR from the fork's `fix`.
+/// A contributor forks the source-git project, adds a commit to the fork's `fix` and
+/// opens an MR from it. The head exists in the target project only under
+/// `refs/merge-requests/<iid>/head`: no branch of the target holds it.
 fn contributor_fork_mr(world: &World) -> (fake_gitlab::Project, fake_gitlab::MergeRequest) {
     let fork = world.gl.fork_project(SRC, "contributor", None).unwrap();
+    let local = world.tmp.path().join("contribution");
+    git(
+        world.tmp.path(),
+        &[
+            "clone",
+            "-q",
+            "-b",
+            "fix",
+            &world
+                .gl
+                .authenticated_clone_url(&fork.path_with_namespace, CONTRIB_TOKEN)
+                .unwrap(),
+            &local.display().to_string(),
+        ],
+    );
+    std::fs::write(
+        local.join("README.md"),
+        "# hello\n\nPrints a greeting, kindly.\n",
+    )
+    .unwrap();
+    git(&local, &["commit", "-q", "-am", "Reword the README"]);
+    git(&local, &["push", "-q", "origin", "fix"]);
     let mr = world
         .gl
         .create_merge_request(
@@ -684,6 +708,18 @@ fn a_fork_mr_whose_pipeline_runs_in_the_fork_gets_its_statuses_on_the_target() {
     // the bot may not post in the contributor's fork: the statuses go onto the MR head in
     // the target project, and the job log says so
     let sha = job_sha(&world, &job);
+    let target_repo = world.gl.repo_path(SRC).unwrap();
+    assert_eq!(
+        git(&target_repo, &["branch", "--contains", &sha]),
+        "",
+        "no branch of the target holds the head: the status needs the MR ref"
+    );
+    let mr_ref = format!("refs/merge-requests/{}/head", mr.iid);
+    let on_target = world.gl.statuses(SRC, &sha);
+    assert!(
+        !on_target.is_empty() && on_target.iter().all(|s| s.ref_name == mr_ref),
+        "{on_target:?}"
+    );
     assert!(statuses(&world, &fork.path_with_namespace, &sha).is_empty());
     let st = statuses(&world, SRC, &sha);
     assert_eq!(st.get("dist-git"), Some(&JobStatus::Success), "{st:?}");
@@ -723,4 +759,457 @@ fn a_fork_mr_pipeline_run_in_the_parent_gets_its_statuses_on_its_pipeline() {
     let sha = job_sha(&world, &job);
     let attached = world.gl.statuses(SRC, &sha);
     assert!(!attached.is_empty() && attached.iter().all(|s| s.pipeline_id == job.pipeline_id));
+}
+
+/// The bot's comments on the source MR that link the rpms MR.
+fn srcgit_notes(world: &World, iid: u64) -> Vec<fake_gitlab::Note> {
+    world
+        .gl
+        .notes(SRC, iid)
+        .into_iter()
+        .filter(|n| n.body.starts_with("srcgit opened"))
+        .collect()
+}
+
+fn assert_one_of_each(world: &World, mr: &fake_gitlab::MergeRequest) {
+    assert_eq!(world.gl.forks(RPMS).len(), 1, "one fork");
+    assert_eq!(rpms_mrs(world).len(), 1, "one rpms MR");
+    assert_eq!(srcgit_notes(world, mr.iid).len(), 1, "one comment");
+}
+
+fn assert_mirrored(world: &World, job: &SeededJob) {
+    // the statuses on the job's own pipeline
+    let st: BTreeMap<String, JobStatus> = world
+        .gl
+        .statuses(SRC, &job_sha(world, job))
+        .into_iter()
+        .filter(|s| !s.retried && s.pipeline_id == job.pipeline_id)
+        .map(|s| (s.name, s.status))
+        .collect();
+    for name in ["dist-git", "dist-git: rpmbuild", "dist-git: rpminspect"] {
+        assert_eq!(st.get(name), Some(&JobStatus::Success), "{name}: {st:?}");
+    }
+}
+
+#[test]
+fn a_lost_answer_on_each_create_call_still_gives_one_fork_one_mr_one_comment() {
+    let world = world(WorldOptions::default());
+    let (mr, job) = world.packager_mr();
+    let rules = [
+        world.gl.inject(Rule::new("POST", r"/fork$").lost_answer()),
+        world
+            .gl
+            .inject(Rule::new("POST", r"/merge_requests$").lost_answer()),
+        world.gl.inject(Rule::new("POST", r"/notes$").lost_answer()),
+        world
+            .gl
+            .inject(Rule::new("POST", r"/statuses/").lost_answer().times(3)),
+    ];
+    let run = run_job(&world, &job);
+    assert!(run.passed, "{}", run.log);
+    for rule in rules {
+        assert!(world.gl.rule_hits(rule) > 0, "every lost answer happened");
+    }
+    assert_one_of_each(&world, &mr);
+    assert_mirrored(&world, &job);
+    assert_no_token(&run);
+
+    // a rerun asks for a new MR pipeline, and that answer is lost too
+    let pipelines_before = world.gl.pipelines(RPMS).len();
+    let rerun = world.srcgit_job(&mr);
+    let lost = world
+        .gl
+        .inject(Rule::new("POST", r"/merge_requests/\d+/pipelines$").lost_answer());
+    let run = run_job(&world, &rerun);
+    assert!(run.passed, "{}", run.log);
+    assert_eq!(world.gl.rule_hits(lost), 1);
+    assert_eq!(
+        world.gl.pipelines(RPMS).len(),
+        pipelines_before + 1,
+        "one new downstream pipeline, not two"
+    );
+    assert_eq!(
+        world
+            .gl
+            .requests_matching("POST", r"/merge_requests/\d+/pipelines$")
+            .len(),
+        1,
+        "the pipeline request was not repeated: the lost answer's pipeline was adopted"
+    );
+    assert_one_of_each(&world, &mr);
+    assert_mirrored(&world, &rerun);
+}
+
+/// What a run leaves in GitLab, comparable between two worlds.
+fn end_state(world: &World, mr: &fake_gitlab::MergeRequest, job: &SeededJob) -> String {
+    let rpms: Vec<_> = rpms_mrs(world)
+        .into_iter()
+        .map(|m| {
+            (
+                m.iid,
+                m.state,
+                m.title,
+                m.source_branch.clone(),
+                m.description,
+                world.gl.branch_head(FORK, &m.source_branch).map(|head| {
+                    git(
+                        &world.gl.repo_path(FORK).unwrap(),
+                        &["rev-parse", &format!("{head}^{{tree}}")],
+                    )
+                }),
+            )
+        })
+        .collect();
+    let notes: Vec<String> = srcgit_notes(world, mr.iid)
+        .into_iter()
+        .map(|n| n.body)
+        .collect();
+    let text = format!(
+        "forks {}\nrpms MRs {rpms:?}\nnotes {notes:?}\nstatuses {:?}",
+        world.gl.forks(RPMS).len(),
+        statuses(world, SRC, &job_sha(world, job))
+    );
+    text.replace(world.gl.url(), "GITLAB")
+}
+
+#[test]
+fn twenty_percent_random_faults_of_every_kind_reach_the_clean_end_state() {
+    let opts = || WorldOptions {
+        max_retries: 9,
+        ..WorldOptions::default()
+    };
+    let clean = world(opts());
+    let (clean_mr, clean_job) = clean.packager_mr();
+    assert!(run_job(&clean, &clean_job).passed);
+    let expected = end_state(&clean, &clean_mr, &clean_job);
+    drop(clean);
+
+    let first_seed: u64 = std::env::var("SRCGIT_CHAOS_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(20_260_101);
+    let api = "^/api/v4/";
+    let (mut faults, mut lost, mut requests) = (0, 0, 0);
+    // each run is short (~40 API requests): three seeds, so that every kind of fault
+    // happens; each run on its own must reach the clean end state
+    for seed in [first_seed, first_seed + 1000, first_seed + 2000] {
+        let world = world(opts());
+        let (mr, job) = world.packager_mr();
+        let rules = [
+            // GitLab did it, the answer was lost
+            Rule::new("POST", api).lost_answer().probability(0.2, seed),
+            Rule::new("PUT", api)
+                .lost_answer()
+                .probability(0.2, seed + 1),
+            // GitLab did not do it
+            Rule::new("*", api)
+                .internal_error()
+                .probability(0.07, seed + 2),
+            Rule::new("*", api)
+                .bad_gateway()
+                .probability(0.07, seed + 3),
+            Rule::new("*", api)
+                .rate_limited(1)
+                .probability(0.07, seed + 4),
+            Rule::new("POST", "/statuses/")
+                .status_conflict()
+                .probability(0.1, seed + 5),
+        ]
+        .map(|rule| world.gl.inject(rule.always()));
+        let run = run_job(&world, &job);
+        let hits: Vec<usize> = rules.iter().map(|r| world.gl.rule_hits(*r)).collect();
+        let api_requests = world.gl.requests_matching("*", api).len();
+        eprintln!("seed {seed}: faults per rule {hits:?} in {api_requests} API requests");
+        assert!(run.passed, "seed {seed}:\n{}", run.log);
+        assert_eq!(end_state(&world, &mr, &job), expected, "seed {seed}");
+        assert_no_token(&run);
+        faults += hits.iter().sum::<usize>();
+        lost += hits[0] + hits[1];
+        requests += api_requests;
+    }
+    eprintln!("{faults} faults ({lost} lost answers) in {requests} API requests");
+    assert!(lost > 0, "some answers were lost after the work was done");
+    assert!(
+        faults * 100 >= requests * 12,
+        "about a fifth of the requests failed: {faults}/{requests}"
+    );
+}
+
+#[test]
+fn when_the_bot_may_post_statuses_nowhere_the_job_says_so_once_and_still_fails_on_a_red_pipeline() {
+    let world = world(WorldOptions {
+        ci: failing_ci(),
+        ..WorldOptions::default()
+    });
+    let (_fork, mr) = contributor_fork_mr(&world);
+    let job = world
+        .gl
+        .create_srcgit_pipeline(
+            &mr,
+            fake_gitlab::SrcgitJob {
+                name: JOB_NAME.into(),
+                location: fake_gitlab::PipelineLocation::Source,
+                user: Some("contributor".into()),
+                ..fake_gitlab::SrcgitJob::default()
+            },
+        )
+        .unwrap();
+    // in the fork the bot is a stranger; in the target it has lost the right to post
+    world.gl.inject(
+        Rule::new(
+            "POST",
+            &format!(
+                "/projects/({}|{})/statuses/",
+                world.gl.project(SRC).unwrap().id,
+                regex_escape(SRC)
+            ),
+        )
+        .reply_json(403, &serde_json::json!({"message": "403 Forbidden"}))
+        .always(),
+    );
+    let run = run_job(&world, &job);
+    assert!(!run.passed);
+    let build = run.stage("build_script");
+    assert_eq!(build.code, BUILD_FAILURE, "{}", build.stderr);
+    assert!(
+        build.stderr.contains("the dist-git pipeline failed: tests"),
+        "{}",
+        build.stderr
+    );
+    assert_eq!(
+        run.log
+            .matches("GitLab lets the bot post commit statuses in neither")
+            .count(),
+        1,
+        "{}",
+        run.log
+    );
+    assert!(
+        build.stdout.contains("rpmbuild") && build.stdout.contains("FAIL: greeting lacks a comma"),
+        "the pipeline was still followed to the end: {}",
+        build.stdout
+    );
+    assert!(world.gl.statuses(SRC, &job_sha(&world, &job)).is_empty());
+    assert_eq!(rpms_mrs(&world).len(), 1);
+    assert!(
+        !run.cleanup.stdout.contains("cannot cancel")
+            && !run.cleanup.stderr.contains("cannot cancel"),
+        "cleanup has nothing left to cancel"
+    );
+}
+
+fn regex_escape(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_string()
+            } else {
+                format!("\\{c}")
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn two_concurrent_jobs_for_one_mr_on_one_host_both_succeed_with_one_mr() {
+    let world = world(WorldOptions::default());
+    let (mr, first) = world.packager_mr();
+    let second = world.srcgit_job(&mr);
+    // a slow push keeps the first job inside its lease while the second arrives
+    world.gl.inject(
+        Rule::new("POST", r"git-receive-pack$")
+            .delay(Duration::from_millis(1500))
+            .pass_through(),
+    );
+    let (a, b) = std::thread::scope(|s| {
+        let a = s.spawn(|| run_job(&world, &first));
+        std::thread::sleep(Duration::from_millis(50));
+        let b = s.spawn(|| run_job(&world, &second));
+        (a.join().unwrap(), b.join().unwrap())
+    });
+    assert!(a.passed, "{}", a.log);
+    assert!(b.passed, "{}", b.log);
+    let waited = [&a, &b]
+        .iter()
+        .filter(|r| {
+            r.log
+                .contains("is converting this merge request on this host; waiting")
+        })
+        .count();
+    assert_eq!(
+        waited, 1,
+        "one job waited for the other's lease:\n{}\n---\n{}",
+        a.log, b.log
+    );
+    assert_eq!(
+        world
+            .gl
+            .requests_matching("POST", r"git-receive-pack$")
+            .len(),
+        1,
+        "one push"
+    );
+    assert_one_of_each(&world, &mr);
+    assert_mirrored(&world, &first);
+    assert_mirrored(&world, &second);
+}
+
+#[test]
+fn two_jobs_for_the_same_head_on_two_hosts_both_succeed_with_one_mr_and_one_comment() {
+    let world = world(WorldOptions::default());
+    let (mr, first) = world.packager_mr();
+    let second = world.srcgit_job(&mr);
+    let host2 = world.second_host();
+    // both hosts convert and read the (absent) fork branch before either push lands
+    world.gl.inject(
+        Rule::new("POST", r"git-receive-pack$")
+            .delay(Duration::from_millis(2000))
+            .pass_through()
+            .times(2),
+    );
+    let (a, b) = std::thread::scope(|s| {
+        let a = s.spawn(|| run_job(&world, &first));
+        let b = s.spawn(|| run_job_with(&world, &second, &host2));
+        (a.join().unwrap(), b.join().unwrap())
+    });
+    assert!(a.passed, "{}", a.log);
+    assert!(b.passed, "{}", b.log);
+    let twin = [&a, &b]
+        .iter()
+        .filter(|r| {
+            r.log
+                .contains("another job pushed a conversion of the same source-git commit")
+        })
+        .count();
+    assert_eq!(
+        twin, 1,
+        "the second push was refused and the twin's commit used:\n{}\n---\n{}",
+        a.log, b.log
+    );
+    assert_one_of_each(&world, &mr);
+    assert_mirrored(&world, &first);
+    assert_mirrored(&world, &second);
+}
+
+#[test]
+fn a_job_for_an_older_sha_after_the_newer_one_pushed_is_superseded() {
+    let world = world(WorldOptions::default());
+    let (mr, old_job) = world.packager_mr();
+    let moved = world.push_to_source_branch(&mr);
+    let new_job = world.srcgit_job(&moved);
+    assert!(run_job(&world, &new_job).passed);
+    let rpms_mr = rpms_mrs(&world).remove(0);
+    let branch_head = world.gl.branch_head(FORK, &rpms_mr.source_branch).unwrap();
+    let pushes = world
+        .gl
+        .requests_matching("POST", r"git-receive-pack$")
+        .len();
+    let rpms_pipelines = world.gl.pipelines(RPMS).len();
+    let writes_before = world.gl.requests_matching("(POST|PUT)", r"^/api/v4/").len();
+
+    let run = run_job(&world, &old_job);
+    assert!(!run.passed);
+    let build = run.stage("build_script");
+    assert_eq!(build.code, BUILD_FAILURE, "{}", build.stderr);
+    assert_eq!(
+        build
+            .stderr
+            .matches(&format!("superseded by {}", moved.sha))
+            .count(),
+        1,
+        "{}",
+        build.stderr
+    );
+    assert_eq!(
+        world.gl.branch_head(FORK, &rpms_mr.source_branch).unwrap(),
+        branch_head,
+        "no push"
+    );
+    assert_eq!(
+        world
+            .gl
+            .requests_matching("POST", r"git-receive-pack$")
+            .len(),
+        pushes
+    );
+    assert_eq!(
+        format!("{:?}", rpms_mrs(&world)),
+        format!("{:?}", vec![rpms_mr]),
+        "the rpms MR is untouched"
+    );
+    assert_eq!(
+        world.gl.pipelines(RPMS).len(),
+        rpms_pipelines,
+        "no downstream pipeline"
+    );
+    let writes: Vec<_> = world.gl.requests_matching("(POST|PUT)", r"^/api/v4/")[writes_before..]
+        .iter()
+        .filter(|r| !r.path.contains("/statuses/"))
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect();
+    assert!(
+        writes.is_empty(),
+        "no GitLab write but the job's own canceled statuses: {writes:?}"
+    );
+}
+
+#[test]
+fn a_kill_9_after_the_push_then_a_rerun_converges() {
+    let slow = fake_gitlab::CiDefinition::new(vec![
+        fake_gitlab::CiJob::new("rpmbuild", "build").duration(Duration::from_secs(60)),
+    ]);
+    // kill points: the push landed; the comment is posted (the MR exists)
+    for (point, done) in [
+        (
+            "after the push",
+            Box::new(|w: &World| w.gl.branch_head(FORK, "c10s-src-1").is_some())
+                as Box<dyn Fn(&World) -> bool>,
+        ),
+        (
+            "after the comment",
+            Box::new(|w: &World| {
+                w.gl.notes(SRC, 1)
+                    .iter()
+                    .any(|n| n.body.starts_with("srcgit opened"))
+            }),
+        ),
+    ] {
+        let world = world(WorldOptions {
+            ci: slow.clone(),
+            ..WorldOptions::default()
+        });
+        let (mr, job) = world.packager_mr();
+        assert_eq!(mr.iid, 1);
+        let runner = RunnerJob::new(&world, &job);
+        let mut child = runner.spawn_build_script();
+        assert!(
+            world
+                .gl
+                .wait_until(Duration::from_secs(60), |_| done(&world)),
+            "{point}: never got there"
+        );
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        assert!(runner.command(&["cleanup"]).status().unwrap().success());
+        world
+            .gl
+            .set_job_status(job.job_id, JobStatus::Failed)
+            .unwrap();
+
+        let rerun = world.srcgit_job(&mr);
+        let run = run_job(&world, &rerun);
+        assert!(run.passed, "{point}: {}", run.log);
+        assert_eq!(rpms_mrs(&world).len(), 1, "{point}: one rpms MR");
+        assert_eq!(
+            srcgit_notes(&world, mr.iid).len(),
+            1,
+            "{point}: one comment"
+        );
+        let st = statuses(&world, SRC, &job_sha(&world, &rerun));
+        assert_eq!(
+            st.get("dist-git"),
+            Some(&JobStatus::Success),
+            "{point}: {st:?}"
+        );
+    }
 }

@@ -141,6 +141,8 @@ async fn create_merge_request_posts_to_the_fork() {
             .branch_head(BOT_FORK, "fix")
             .and_then(|s| CommitSha::parse(&s)),
         web_url: format!("{}/{RPMS}/-/merge_requests/{}", w.gl.url(), mr.iid),
+        closed_by: None,
+        updated_at: mr.updated_at.clone(),
     };
     assert_eq!(mr, expected);
     let posts = w.gl.requests_matching("POST", r"/merge_requests$");
@@ -331,6 +333,7 @@ fn status(state: CommitState, pipeline: u64) -> StatusUpdate {
         ),
         description: Some("running".into()),
         pipeline_id: Some(PipelineId(pipeline)),
+        git_ref: None,
     }
 }
 

@@ -29,6 +29,9 @@ pub struct MirrorTarget {
     pub sha: CommitSha,
     /// Pipeline to attach to (`None` when falling back to the MR head in the target).
     pub pipeline: Option<PipelineId>,
+    /// `ref` to send: `refs/merge-requests/<iid>/head` on the fallback, where neither a
+    /// pipeline nor a branch of the target may hold a contributor's commit (§3.6).
+    pub git_ref: Option<String>,
 }
 
 impl MirrorTarget {
@@ -38,6 +41,7 @@ impl MirrorTarget {
             project: job.project_id,
             sha: job.sha.clone(),
             pipeline: Some(job.pipeline_id),
+            git_ref: None,
         }
     }
 }
@@ -134,26 +138,35 @@ async fn sleep_or_cancel<F: Forge>(
     }
 }
 
-/// The rpms MR pipeline to follow. After a new commit GitLab creates one itself; on a
-/// rerun with nothing new, or when none appears, srcgit asks for a new one.
+/// How often srcgit asks for a new MR pipeline when GitLab's answer was lost and no new
+/// pipeline is there.
+const PIPELINE_REQUEST_ATTEMPTS: u32 = 4;
+
+/// The rpms MR pipeline to follow: the newest MR pipeline for the pushed commit.
+/// `expect_new`: a push or a new MR just made GitLab start one (wait for it to appear).
+/// Otherwise (a rerun with nothing new) an unfinished pipeline for the commit — a twin
+/// job's — is followed, and only a finished one makes srcgit ask for a new pipeline.
 pub async fn downstream_pipeline<F: Forge>(
     ctx: &Context<'_, F>,
     rpms: &Project,
     iid: MrIid,
     dist_git_sha: &CommitSha,
-    new_commit: bool,
+    expect_new: bool,
 ) -> Result<Pipeline, BridgeError> {
-    if new_commit {
+    let follow = |p: Pipeline| {
+        ctx.out.line(&format!(
+            "srcgit: following dist-git pipeline {}",
+            p.web_url
+        ));
+        Ok(p)
+    };
+    if expect_new {
         let started = Instant::now();
         let mut delay = Duration::from_millis(250);
         while started.elapsed() < PIPELINE_APPEAR_TIMEOUT {
             let pipelines = ctx.forge.merge_request_pipelines(rpms.id, iid).await?;
-            if let Some(p) = pipelines.into_iter().find(|p| p.sha == dist_git_sha.0) {
-                ctx.out.line(&format!(
-                    "srcgit: following dist-git pipeline {}",
-                    p.web_url
-                ));
-                return Ok(p);
+            if let Some(p) = newest_for(pipelines, dist_git_sha) {
+                return follow(p);
             }
             sleep_or_cancel(ctx, delay).await?;
             delay = (delay * 2).min(Duration::from_secs(5));
@@ -161,29 +174,75 @@ pub async fn downstream_pipeline<F: Forge>(
         ctx.out
             .line("srcgit: GitLab created no pipeline for the pushed commit; asking for one");
     } else {
+        let pipelines = ctx.forge.merge_request_pipelines(rpms.id, iid).await?;
+        if let Some(p) = newest_for(pipelines, dist_git_sha)
+            && !p.status.pipeline_finished()
+        {
+            ctx.out.line(
+                "srcgit: nothing new to push, and a dist-git pipeline for this commit is still running",
+            );
+            return follow(p);
+        }
         ctx.out
             .line("srcgit: rerun with nothing new; asking GitLab for a new dist-git pipeline");
     }
-    let created = ctx
+    follow(request_pipeline(ctx, rpms, iid, dist_git_sha).await?)
+}
+
+/// The newest MR pipeline for `sha` (the list is MR pipelines first, newest first).
+fn newest_for(pipelines: Vec<Pipeline>, sha: &CommitSha) -> Option<Pipeline> {
+    pipelines.into_iter().find(|p| p.sha == sha.0)
+}
+
+/// Asks GitLab for a new MR pipeline. The client does not repeat this request blindly
+/// (a repeat would start a second pipeline): after an unknown outcome, a pipeline for the
+/// commit newer than every one seen before the request is GitLab's answer, adopted;
+/// only when there is none is the request sent again.
+async fn request_pipeline<F: Forge>(
+    ctx: &Context<'_, F>,
+    rpms: &Project,
+    iid: MrIid,
+    sha: &CommitSha,
+) -> Result<Pipeline, BridgeError> {
+    let seen = ctx
         .forge
-        .create_merge_request_pipeline(rpms.id, iid)
-        .await
-        .map_err(|e| match e {
-            ForgeError::Rejected {
+        .merge_request_pipelines(rpms.id, iid)
+        .await?
+        .iter()
+        .map(|p| p.id)
+        .max();
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match ctx.forge.create_merge_request_pipeline(rpms.id, iid).await {
+            Ok(created) => return Ok(created),
+            Err(e) if e.outcome_unknown() && attempt < PIPELINE_REQUEST_ATTEMPTS => {
+                ctx.out.line(&format!(
+                    "srcgit: GitLab's answer to the pipeline request was lost ({e}); looking for the pipeline before asking again"
+                ));
+                let pipelines = ctx.forge.merge_request_pipelines(rpms.id, iid).await?;
+                if let Some(p) = pipelines
+                    .into_iter()
+                    .filter(|p| seen.is_none_or(|seen| p.id > seen))
+                    .find(|p| p.sha == sha.0)
+                {
+                    return Ok(p);
+                }
+                sleep_or_cancel(ctx, Duration::from_millis(500 * u64::from(attempt))).await?;
+            }
+            Err(ForgeError::Rejected {
                 status: 400 | 405,
                 message,
                 ..
-            } => BridgeError::Build(format!(
-                "GitLab cannot run a merge request pipeline for {}!{iid}: {message}",
-                rpms.path
-            )),
-            other => other.into(),
-        })?;
-    ctx.out.line(&format!(
-        "srcgit: following dist-git pipeline {}",
-        created.web_url
-    ));
-    Ok(created)
+            }) => {
+                return Err(BridgeError::Build(format!(
+                    "GitLab cannot run a merge request pipeline for {}!{iid}: {message}",
+                    rpms.path
+                )));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
 }
 
 /// What srcgit posted per status name in this job.
@@ -191,6 +250,10 @@ struct Mirror<'c, 'a, F: Forge> {
     ctx: &'c Context<'a, F>,
     target: MirrorTarget,
     fallback: Option<MirrorTarget>,
+    /// Projects that refused the bot's statuses (403/404), in order.
+    refused: Vec<ProjectId>,
+    /// Set once every target refused: the job then only follows and reports.
+    nowhere: bool,
     /// Status name → (last state posted, its link).
     posted: BTreeMap<String, (CommitState, String)>,
 }
@@ -204,7 +267,7 @@ impl<F: Forge> Mirror<'_, '_, F> {
         description: &str,
     ) -> Result<(), BridgeError> {
         let last = self.posted.get(name).map(|(state, _)| *state);
-        if !status::may_post(last, state) {
+        if self.nowhere || !status::may_post(last, state) {
             return Ok(());
         }
         let update = StatusUpdate {
@@ -213,6 +276,7 @@ impl<F: Forge> Mirror<'_, '_, F> {
             target_url: (!url.is_empty()).then(|| naming::truncate(url, 255)),
             description: Some(naming::status_description(description)),
             pipeline_id: self.target.pipeline,
+            git_ref: self.target.git_ref.clone(),
         };
         // Recorded before posting: if the process dies right after GitLab took the status,
         // the cleanup stage still knows to finalise it.
@@ -239,10 +303,25 @@ impl<F: Forge> Mirror<'_, '_, F> {
                     attempt += 1;
                     tokio::time::sleep(Duration::from_millis(300 * attempt)).await;
                 }
-                Err(ForgeError::Forbidden { .. } | ForgeError::NotFound { .. })
-                    if self.fallback.is_some() =>
-                {
-                    let fallback = self.fallback.take().unwrap_or_else(|| self.target.clone());
+                Err(e @ (ForgeError::Forbidden { .. } | ForgeError::NotFound { .. })) => {
+                    self.refused.push(self.target.project);
+                    let Some(fallback) = self.fallback.take() else {
+                        // Nowhere to post: say so once, keep following the pipeline; the
+                        // job's exit status still carries the verdict.
+                        self.nowhere = true;
+                        self.ctx.store.forget_status(self.ctx.job.job_id, name)?;
+                        let places: Vec<String> = self
+                            .refused
+                            .iter()
+                            .map(|p| format!("project {p}"))
+                            .collect();
+                        self.ctx.out.line(&format!(
+                            "srcgit: GitLab lets the bot post commit statuses in neither {} ({e}); \
+                             the dist-git result is reported only in this job's log and result",
+                            places.join(" nor ")
+                        ));
+                        return Ok(());
+                    };
                     self.ctx.out.line(&format!(
                         "srcgit: cannot post statuses to project {} (no permission); posting them on the \
                          merge request head in project {} instead",
@@ -265,6 +344,7 @@ impl<F: Forge> Mirror<'_, '_, F> {
             project_id: self.target.project,
             sha: self.target.sha.clone(),
             pipeline_id: self.target.pipeline,
+            git_ref: self.target.git_ref.clone(),
             name: name.to_string(),
             state,
             target_url: (!url.is_empty()).then(|| url.to_string()),
@@ -335,11 +415,14 @@ pub async fn mirror<F: Forge>(
         project: mr.mr.target_project_id,
         sha: mr.mr.sha.clone().unwrap_or_else(|| target.sha.clone()),
         pipeline: None,
+        git_ref: Some(naming::mr_head_ref(mr.mr.iid)),
     });
     let mut mirror = Mirror {
         ctx,
         target,
         fallback,
+        refused: Vec::new(),
+        nowhere: false,
         posted: BTreeMap::new(),
     };
     let started = Instant::now();
@@ -413,6 +496,7 @@ pub async fn cancel_open_statuses<F: Forge>(
             target_url: status.target_url.clone().filter(|u| !u.is_empty()),
             description: Some("canceled: the srcgit job ended".to_string()),
             pipeline_id: status.pipeline_id,
+            git_ref: status.git_ref.clone(),
         };
         match forge
             .post_status(status.project_id, &status.sha, &update)

@@ -10,13 +10,17 @@
 //!
 //! - `verify`: trust only what GitLab confirms about the job's MR claims;
 //! - `repos`: fetch, convert and push (the git half);
+//! - `lease`: one job per MR pair at a time on one host;
 //! - `mr`: the bot fork, the rpms MR and the one comment on the source MR;
 //! - `mirror`: follow the rpms pipeline and mirror it as statuses;
+//! - [`reconcile`]: the sweep between jobs (closes, reopens, notes, late statuses);
 //! - [`naming`], [`status`]: the pure names, texts and status mappings.
 
+mod lease;
 mod mirror;
 mod mr;
 pub mod naming;
+pub mod reconcile;
 mod repos;
 pub mod status;
 mod verify;
@@ -31,10 +35,22 @@ use crate::ids::{CommitSha, JobId, MrIid, PipelineId, ProjectId, ProjectPath};
 use crate::repo::git::{GitEnv, GitError};
 use crate::repo::update_dist_git::UpdateError;
 use crate::settings::Settings;
-use crate::store::{Store, StoreError};
+use crate::store::{Run, Store, StoreError, unix_now};
 
 pub use mirror::{MirrorTarget, Report, cancel_open_statuses};
 pub use verify::{VerifiedMr, verify};
+
+/// Connects to GitLab with the settings' URL, token and HTTP limits (checks the token).
+pub async fn connect(settings: &Settings) -> Result<crate::forge::gitlab::GitLabForge, ForgeError> {
+    let opts = crate::forge::gitlab::ClientOptions {
+        base_url: settings.gitlab_url.clone(),
+        token: settings.token.expose().to_string(),
+        request_timeout: settings.request_timeout,
+        max_retries: settings.max_retries,
+        max_backoff: settings.max_backoff,
+    };
+    crate::forge::gitlab::GitLabForge::connect(opts).await
+}
 
 /// The job that asks the bridge to act, as verified by whoever runs it (the executor
 /// reads it from gitlab-runner's `JOB_RESPONSE_FILE`, never from job variables).
@@ -159,7 +175,8 @@ struct Pushed {
     source_sha: CommitSha,
     /// The dist-git commit on the fork branch.
     dist_git_sha: CommitSha,
-    /// Whether a new commit was pushed (false on a rerun with nothing new).
+    /// Whether a new commit just reached the fork branch, pushed by this job or by a
+    /// twin (false on a rerun with nothing new).
     new_commit: bool,
 }
 
@@ -175,8 +192,47 @@ impl<F: Forge> Context<'_, F> {
 }
 
 /// The MR job: verify, convert, push, open or update the rpms MR, mirror its pipeline.
+/// Every attempt is recorded in the run history, with its outcome.
 pub async fn mr_job<F: Forge>(ctx: &Context<'_, F>) -> Result<Verdict, BridgeError> {
     let mr = verify(ctx.forge, ctx.settings, ctx.job).await?;
+    let mut run = Run {
+        job_id: ctx.job.job_id,
+        job_project_id: ctx.job.project_id,
+        pipeline_id: ctx.job.pipeline_id,
+        source_project_path: mr.target.path.clone(),
+        source_mr_iid: mr.mr.iid,
+        source_sha: ctx.job.sha.clone(),
+        dist_git_project_id: Some(mr.rpms.id),
+        dist_git_project_path: Some(mr.rpms.path.clone()),
+        dist_git_mr_iid: None,
+        dist_git_sha: None,
+        rpms_pipeline_ids: Vec::new(),
+        outcome: "running".to_string(),
+        detail: String::new(),
+        started_at: unix_now(),
+        ended_at: None,
+    };
+    ctx.store.save_run(&run)?;
+    let result = sync_mr(ctx, &mr, &mut run).await;
+    (run.outcome, run.detail) = match &result {
+        Ok(Verdict::Passed) => ("passed".to_string(), String::new()),
+        Ok(Verdict::Failed(why)) => ("failed".to_string(), why.clone()),
+        Err(BridgeError::Canceled) => ("canceled".to_string(), String::new()),
+        Err(e) if e.is_build_failure() => ("failed".to_string(), e.to_string()),
+        Err(e) => ("error".to_string(), e.to_string()),
+    };
+    run.ended_at = Some(unix_now());
+    if let Err(e) = ctx.store.save_run(&run) {
+        tracing::warn!(error = %e, "cannot record the end of the run");
+    }
+    result
+}
+
+async fn sync_mr<F: Forge>(
+    ctx: &Context<'_, F>,
+    mr: &VerifiedMr,
+    run: &mut Run,
+) -> Result<Verdict, BridgeError> {
     ctx.out.line(&format!(
         "srcgit: converting {}!{} ({}) for dist-git project {} branch {}",
         mr.target.path, mr.mr.iid, mr.mr.web_url, mr.rpms.path, mr.mr.target_branch
@@ -188,25 +244,35 @@ pub async fn mr_job<F: Forge>(ctx: &Context<'_, F>) -> Result<Verdict, BridgeErr
     let fork = mr::ensure_fork(ctx, &mr.rpms).await?;
     ctx.check_canceled()?;
     let branch = naming::fork_branch(&mr.mr.target_branch, mr.mr.iid);
-    let Some(pushed) = repos::convert_and_push(ctx, &mr, &fork, &branch, &job_dir).await? else {
+    // Push and MR step under the pair's lease; the mirroring runs without it.
+    let lease = lease::acquire(ctx, mr).await?;
+    let Some(pushed) = repos::convert_and_push(ctx, mr, &fork, &branch, &job_dir).await? else {
         ctx.out.line("srcgit: this merge request changes nothing in dist-git; there is nothing to test downstream.");
         return Ok(Verdict::Passed);
     };
+    run.source_sha = pushed.source_sha.clone();
+    run.dist_git_sha = Some(pushed.dist_git_sha.clone());
     ctx.check_canceled()?;
-    let rpms_mr = mr::open_or_update(ctx, &mr, &fork, &branch, &pushed).await?;
+    lease.renew()?;
+    let rpms_mr = mr::open_or_update(ctx, mr, &fork, &branch, &pushed).await?;
+    drop(lease);
+    run.dist_git_mr_iid = Some(rpms_mr.mr.iid);
+    ctx.store.save_run(run)?;
     ctx.out.line(&format!(
         "srcgit: dist-git merge request: {}",
-        rpms_mr.web_url
+        rpms_mr.mr.web_url
     ));
     let pipeline = mirror::downstream_pipeline(
         ctx,
         &mr.rpms,
-        rpms_mr.iid,
+        rpms_mr.mr.iid,
         &pushed.dist_git_sha,
-        pushed.new_commit,
+        pushed.new_commit || rpms_mr.opened,
     )
     .await?;
-    let report = mirror::mirror(ctx, &mr, &pipeline, MirrorTarget::for_job(ctx.job)).await?;
+    run.rpms_pipeline_ids.push(pipeline.id);
+    ctx.store.save_run(run)?;
+    let report = mirror::mirror(ctx, mr, &pipeline, MirrorTarget::for_job(ctx.job)).await?;
     report.print(ctx.out.as_ref());
     Ok(report.verdict())
 }

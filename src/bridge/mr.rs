@@ -1,13 +1,15 @@
-//! The GitLab half of the sync: the bot's fork of the rpms project, and the rpms MR with
-//! its pairing record. Each step first looks for what already exists (the database, then
-//! GitLab as the authority), so a rerun or a retry never opens a second MR.
+//! The GitLab half of the sync: the bot's fork of the rpms project, the rpms MR with its
+//! pairing record, and the one comment on the source MR. Each write first looks for what
+//! already exists (the database, then GitLab as the authority) and, when GitLab says it
+//! exists after all (409, or an answer lost after the work was done), adopts it: a rerun,
+//! a retry or a twin job on another host never opens a second fork, MR or comment.
 
 use std::time::{Duration, Instant};
 
 use super::naming;
 use super::{BridgeError, Context, Pushed, VerifiedMr, mr_ref};
 use crate::forge::{
-    Forge, ForgeError, MergeRequest, MergeRequestUpdate, NewMergeRequest, Project, ProjectRef,
+    Forge, ForgeError, MergeRequest, MergeRequestUpdate, NewMergeRequest, Note, Project, ProjectRef,
 };
 use crate::ids::ProjectPath;
 use crate::store::Pair;
@@ -32,9 +34,15 @@ pub(super) async fn ensure_fork<F: Forge>(
                 "srcgit: forking {} into {}",
                 rpms.path, ctx.settings.fork_namespace
             ));
-            ctx.forge
-                .fork(rpms.id, &ctx.settings.fork_namespace)
-                .await?
+            match ctx.forge.fork(rpms.id, &ctx.settings.fork_namespace).await {
+                Ok(fork) => fork,
+                // "has already been taken": a lost answer to our own request, or a twin
+                // job forked first. Adopt it if it is a fork of rpms (checked below).
+                Err(ForgeError::Conflict { .. }) => {
+                    ctx.forge.project(&ProjectRef::Path(path.clone())).await?
+                }
+                Err(e) => return Err(e.into()),
+            }
         }
         Err(e) => return Err(e.into()),
     };
@@ -98,6 +106,12 @@ async fn existing_mr<F: Forge>(
         .find(|m| m.source_project_id == fork.id && m.target_branch == mr.mr.target_branch))
 }
 
+/// The rpms MR, and whether this job opened it (GitLab then starts its pipeline).
+pub(super) struct RpmsMr {
+    pub(super) mr: MergeRequest,
+    pub(super) opened: bool,
+}
+
 /// Opens the rpms MR, or updates the existing one, and records the pair.
 pub(super) async fn open_or_update<F: Forge>(
     ctx: &Context<'_, F>,
@@ -105,9 +119,10 @@ pub(super) async fn open_or_update<F: Forge>(
     fork: &Project,
     branch: &str,
     pushed: &Pushed,
-) -> Result<MergeRequest, BridgeError> {
+) -> Result<RpmsMr, BridgeError> {
     let source = mr.source_mr();
     let description = naming::rpms_mr_description(&source);
+    let mut opened = false;
     let rpms_mr = match existing_mr(ctx, mr, fork, branch).await? {
         Some(found) => update_if_needed(ctx, mr, found, &description).await?,
         None => {
@@ -123,12 +138,18 @@ pub(super) async fn open_or_update<F: Forge>(
                 Ok(created) => {
                     ctx.out
                         .line(&format!("srcgit: opened {}", mr_ref(&mr.rpms, created.iid)));
+                    opened = true;
                     created
                 }
-                // GitLab: "Another open merge request already exists for this source branch"
+                // GitLab: "Another open merge request already exists for this source
+                // branch" — our own request whose answer was lost (the client repeated
+                // it), or a twin job's: adopt the open MR from the fork branch.
                 Err(ForgeError::Conflict { .. }) => match existing_mr(ctx, mr, fork, branch).await?
                 {
-                    Some(found) => update_if_needed(ctx, mr, found, &description).await?,
+                    Some(found) => {
+                        opened = true;
+                        update_if_needed(ctx, mr, found, &description).await?
+                    }
                     None => {
                         return Err(BridgeError::Host(format!(
                             "GitLab refused to open an MR from {branch} and none is open"
@@ -152,8 +173,12 @@ pub(super) async fn open_or_update<F: Forge>(
         source_sha: pushed.source_sha.clone(),
         dist_git_sha: pushed.dist_git_sha.clone(),
         state: "open".to_string(),
+        closed_reason: None,
     })?;
-    Ok(rpms_mr)
+    Ok(RpmsMr {
+        mr: rpms_mr,
+        opened,
+    })
 }
 
 async fn update_if_needed<F: Forge>(
@@ -182,17 +207,62 @@ async fn update_if_needed<F: Forge>(
         .await?)
 }
 
-/// Comments on the source-git MR with a link, unless a previous run already did.
+/// How often a comment is posted again when GitLab's answer was lost and the comment
+/// is not there.
+const NOTE_ATTEMPTS: u32 = 4;
+
+/// Comments on the source-git MR with a link, unless a previous run already did. GitLab
+/// is asked before each post (the client never repeats a note post blindly), and after
+/// posting the bot's duplicates of the comment — a twin job on another host may have
+/// posted at the same moment — are deleted, keeping the oldest; every twin keeps the same.
 async fn comment_once<F: Forge>(
     ctx: &Context<'_, F>,
     mr: &VerifiedMr,
     rpms_mr: &MergeRequest,
 ) -> Result<(), BridgeError> {
     let body = naming::source_comment(&mr.rpms.path, rpms_mr.iid, &rpms_mr.web_url);
-    let notes = ctx.forge.notes(mr.target.id, mr.mr.iid).await?;
-    if notes.iter().any(|n| n.body.contains(&rpms_mr.web_url)) {
-        return Ok(());
+    let bot = ctx.forge.current_user().await?.username;
+    let ours = |notes: &[Note]| -> Vec<u64> {
+        let mut ids: Vec<u64> = notes
+            .iter()
+            .filter(|n| n.author == bot && n.body.contains(&rpms_mr.web_url))
+            .map(|n| n.id)
+            .collect();
+        ids.sort_unstable();
+        ids
+    };
+    let mut attempt = 0;
+    loop {
+        let existing = ours(&ctx.forge.notes(mr.target.id, mr.mr.iid).await?);
+        if !existing.is_empty() {
+            if attempt == 0 {
+                // a previous run (or a twin) commented: nothing to post
+                return remove_duplicates(ctx, mr, &existing).await;
+            }
+            break;
+        }
+        attempt += 1;
+        match ctx.forge.post_note(mr.target.id, mr.mr.iid, &body).await {
+            Ok(_) => break,
+            Err(e) if e.outcome_unknown() && attempt < NOTE_ATTEMPTS => {
+                tracing::warn!(error = %e, "posting the comment had an unknown outcome; looking before posting again");
+                tokio::time::sleep(Duration::from_millis(500 * u64::from(attempt))).await;
+            }
+            Err(e) => return Err(e.into()),
+        }
     }
-    ctx.forge.post_note(mr.target.id, mr.mr.iid, &body).await?;
+    let now = ours(&ctx.forge.notes(mr.target.id, mr.mr.iid).await?);
+    remove_duplicates(ctx, mr, &now).await
+}
+
+/// Deletes all but the first (oldest) of the bot's comments `ids` (sorted).
+async fn remove_duplicates<F: Forge>(
+    ctx: &Context<'_, F>,
+    mr: &VerifiedMr,
+    ids: &[u64],
+) -> Result<(), BridgeError> {
+    for id in ids.iter().skip(1) {
+        ctx.forge.delete_note(mr.target.id, mr.mr.iid, *id).await?;
+    }
     Ok(())
 }

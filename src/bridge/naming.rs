@@ -20,9 +20,15 @@ pub fn marker(source_project: &ProjectPath, iid: MrIid) -> String {
     format!("<!-- srcgit: source={source_project}!{iid} -->")
 }
 
-/// Finds the marker in an MR description.
+/// The ref under which GitLab keeps an MR's head in its target project.
+pub fn mr_head_ref(iid: MrIid) -> String {
+    format!("refs/merge-requests/{iid}/head")
+}
+
+/// Finds the marker in an MR description: the last one, which srcgit appends after the
+/// source MR's own text (a marker quoted in that text does not count).
 pub fn parse_marker(description: &str) -> Option<(ProjectPath, MrIid)> {
-    let start = description.find("<!-- srcgit: source=")? + "<!-- srcgit: source=".len();
+    let start = description.rfind("<!-- srcgit: source=")? + "<!-- srcgit: source=".len();
     let rest = &description[start..];
     let end = rest.find(" -->")?;
     let (path, iid) = rest[..end].rsplit_once('!')?;

@@ -1,6 +1,13 @@
 //! The git half of `build_script`: fetch the MR head (with tags, for `upstream_ref`) and the
 //! rpms target branch into the job's directory, convert with the same code as
-//! `srcgit convert`, and force-push the result to the bot fork. Runs on a blocking thread.
+//! `srcgit convert`, and push the result to the bot fork. git work runs on blocking threads.
+//!
+//! The push is safe against twins on other hosts, which share nothing but GitLab: it
+//! expects the fork branch to still hold what was fetched (git's `--force-with-lease`).
+//! When another job moved it first, the branch is read again: a conversion of the same
+//! source-git commit is used as is; anything else is overwritten only if this job's
+//! commit is still the MR head, re-read from GitLab just before each push. A job whose
+//! commit is no longer the head ends as "superseded" without pushing.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -11,9 +18,15 @@ use super::naming;
 use super::{BridgeError, Context, Output, Pushed, VerifiedMr, git_env};
 use crate::forge::{Forge, Project};
 use crate::ids::CommitSha;
-use crate::repo::git::{self, Credentials, GitCli, GitError, Identity, Repo};
+use crate::repo::git::{self, Credentials, GitCli, GitError, Identity, LeasePush, Repo};
 use crate::repo::sync_status::FROM_SOURCE_GIT;
 use crate::repo::update_dist_git::{self, UpdateError, UpdateOptions};
+
+/// How often a push is tried again over a fork branch that other jobs keep moving.
+const MAX_PUSH_ROUNDS: usize = 4;
+
+/// The fork ref of the dist-git work tree that mirrors the fork branch.
+const FORK_REF: &str = "refs/srcgit/fork";
 
 /// Everything the blocking part needs, owned.
 struct RepoJob {
@@ -32,6 +45,37 @@ struct RepoJob {
     message: String,
     identity: Identity,
     cancel: tokio::sync::watch::Receiver<bool>,
+}
+
+/// What the conversion found or made, before anything is pushed.
+struct Prepared {
+    /// The source-git commit converted.
+    source_head: Oid,
+    /// The fork branch as fetched (`None`: absent).
+    fork_head: Option<Oid>,
+    outcome: Outcome,
+}
+
+enum Outcome {
+    /// The change is empty for dist-git.
+    Empty,
+    /// The fork branch already holds a conversion of `source_head`.
+    AlreadyConverted(Oid),
+    /// A new dist-git commit, to push.
+    Converted(Oid),
+}
+
+/// What one push round did.
+enum Round {
+    /// Our commit is on the fork branch.
+    Pushed,
+    /// Another job pushed a conversion of the same source-git commit: use its commit.
+    Twin(Oid),
+    /// The branch moved to `now` (`None`: deleted), holding a conversion of `holds`.
+    Moved {
+        now: Option<Oid>,
+        holds: Option<Oid>,
+    },
 }
 
 /// Converts the MR head and pushes it; `None` when the change is empty for dist-git.
@@ -83,14 +127,106 @@ pub(super) async fn convert_and_push<F: Forge>(
         },
     };
     let out = Arc::clone(&ctx.out);
+    let (mut work, prepared) = blocking(move || {
+        let prepared = work.prepare(out.as_ref())?;
+        Ok((work, prepared))
+    })
+    .await?;
+    let source_sha = CommitSha(prepared.source_head.to_string());
+    ensure_still_head(ctx, mr, &source_sha).await?;
+    let (mut expected, commit) = match prepared.outcome {
+        Outcome::Empty => return Ok(None),
+        Outcome::AlreadyConverted(existing) => {
+            ctx.out.line(&format!(
+                "srcgit: the dist-git branch {fork_branch} already holds source-git commit {source_sha}; no new commit"
+            ));
+            return Ok(Some(Pushed {
+                source_sha,
+                dist_git_sha: CommitSha(existing.to_string()),
+                new_commit: false,
+            }));
+        }
+        Outcome::Converted(commit) => (prepared.fork_head, commit),
+    };
+    for _round in 0..MAX_PUSH_ROUNDS {
+        ctx.check_canceled()?;
+        let out = Arc::clone(&ctx.out);
+        let source_head = prepared.source_head;
+        let (back, round) = blocking(move || {
+            let round = work.push(commit, expected, source_head, out.as_ref())?;
+            Ok((work, round))
+        })
+        .await?;
+        work = back;
+        match round {
+            Round::Pushed => {
+                return Ok(Some(Pushed {
+                    source_sha,
+                    dist_git_sha: CommitSha(commit.to_string()),
+                    new_commit: true,
+                }));
+            }
+            Round::Twin(theirs) => {
+                ctx.out.line(&format!(
+                    "srcgit: another job pushed a conversion of the same source-git commit to {fork_branch} first; using its commit {theirs}"
+                ));
+                return Ok(Some(Pushed {
+                    source_sha,
+                    dist_git_sha: CommitSha(theirs.to_string()),
+                    new_commit: true,
+                }));
+            }
+            Round::Moved { now, holds } => {
+                // Overwrite only while this job's commit is still the MR head.
+                ensure_still_head(ctx, mr, &source_sha).await?;
+                ctx.out.line(&format!(
+                    "srcgit: the dist-git branch {fork_branch} moved to {} (a conversion of {}); {source_sha} is still the merge request head, pushing again",
+                    now.map_or_else(|| "nothing".to_string(), |o| o.to_string()),
+                    holds.map_or_else(|| "no source-git commit".to_string(), |o| o.to_string()),
+                ));
+                expected = now;
+            }
+        }
+    }
+    Err(BridgeError::Host(format!(
+        "the dist-git branch {fork_branch} of the bot fork kept moving; gave up after {MAX_PUSH_ROUNDS} pushes"
+    )))
+}
 
-    tokio::task::spawn_blocking(move || work.run(out.as_ref()))
+/// Runs git work on a blocking thread.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, BridgeError> + Send + 'static,
+) -> Result<T, BridgeError> {
+    tokio::task::spawn_blocking(f)
         .await
         .map_err(|e| BridgeError::Host(format!("the conversion thread failed: {e}")))?
 }
 
+/// `Err(Build("superseded by <sha>"))` unless `source_sha` is still the MR's head: a
+/// job for an older commit must not push over, or touch the rpms MR of, a newer one.
+async fn ensure_still_head<F: Forge>(
+    ctx: &Context<'_, F>,
+    mr: &VerifiedMr,
+    source_sha: &CommitSha,
+) -> Result<(), BridgeError> {
+    let now = ctx.forge.merge_request(mr.target.id, mr.mr.iid).await?;
+    match now.sha {
+        Some(head) if head != *source_sha => Err(BridgeError::Build(superseded(&head, source_sha))),
+        _ => Ok(()),
+    }
+}
+
+/// The one line a superseded job ends with.
+fn superseded(head: &CommitSha, ours: &CommitSha) -> String {
+    format!(
+        "superseded by {head}: the merge request head moved on from {ours}; the pipeline of {} converts it, so this job pushes nothing and leaves the dist-git merge request alone",
+        head.short()
+    )
+}
+
 impl RepoJob {
-    fn run(self, log: &dyn Output) -> Result<Option<Pushed>, BridgeError> {
+    /// Fetches, and converts unless the fork branch already holds the conversion.
+    fn prepare(&self, log: &dyn Output) -> Result<Prepared, BridgeError> {
         if self.job_dir.exists() {
             std::fs::remove_dir_all(&self.job_dir)
                 .map_err(GitError::io("cannot clean", &self.job_dir))?;
@@ -102,16 +238,18 @@ impl RepoJob {
         let source_head = self.fetch_source()?;
         log.line(&format!("srcgit: source-git head {source_head}"));
         let dist = self.fetch_dist_git()?;
-        if let Some(existing) = self.already_converted(&dist, source_head)? {
-            log.line(&format!(
-                "srcgit: the dist-git branch {} already holds source-git commit {source_head}; no new commit",
-                self.fork_branch
-            ));
-            return Ok(Some(Pushed {
-                source_sha: CommitSha(source_head.to_string()),
-                dist_git_sha: existing,
-                new_commit: false,
-            }));
+        let fork_head = dist.resolve_commit(FORK_REF);
+        let prepared = |outcome| {
+            Ok(Prepared {
+                source_head,
+                fork_head,
+                outcome,
+            })
+        };
+        if let Some(head) = fork_head
+            && converted_from(&dist, head)? == Some(source_head)
+        {
+            return prepared(Outcome::AlreadyConverted(head));
         }
         let opts = UpdateOptions {
             source_git: self.job_dir.join("source"),
@@ -126,31 +264,76 @@ impl RepoJob {
         let commit = match update_dist_git::update_dist_git(&opts) {
             Ok(update_dist_git::UpdateOutcome::Updated(summary)) => summary.commit,
             Ok(update_dist_git::UpdateOutcome::UpToDate(_)) => None,
-            Err(UpdateError::NothingToCommit) => return Ok(None),
+            Err(UpdateError::NothingToCommit) => return prepared(Outcome::Empty),
             Err(e) => return Err(e.into()),
         };
-        let Some(commit) = commit else {
-            return Ok(None);
-        };
+        match commit {
+            Some(commit) => prepared(Outcome::Converted(commit)),
+            None => prepared(Outcome::Empty),
+        }
+    }
+
+    /// One push of `commit`, expecting the fork branch at `expected`; on refusal, reads
+    /// the branch again and says what it holds now.
+    fn push(
+        &self,
+        commit: Oid,
+        expected: Option<Oid>,
+        source_head: Oid,
+        log: &dyn Output,
+    ) -> Result<Round, BridgeError> {
         if *self.cancel.borrow() {
             return Err(BridgeError::Canceled);
         }
+        let dist = Repo::open(&self.job_dir.join("dist"))?;
         log.line(&format!(
             "srcgit: pushing dist-git commit {commit} to branch {} of the bot fork",
             self.fork_branch
         ));
-        git::force_push(
+        let local = format!("refs/srcgit/push-{commit}");
+        dist.git2()
+            .reference(&local, commit, true, "srcgit: to push")
+            .map_err(GitError::git2("cannot name the commit to push"))?;
+        let remote_ref = format!("refs/heads/{}", self.fork_branch);
+        let refused = match git::push_with_lease(
             dist.git2(),
             &self.fork_url,
-            &format!("refs/heads/{}", self.target_branch),
-            &format!("refs/heads/{}", self.fork_branch),
+            &local,
+            &remote_ref,
+            expected,
             &self.credentials,
-        )?;
-        Ok(Some(Pushed {
-            source_sha: CommitSha(source_head.to_string()),
-            dist_git_sha: CommitSha(commit.to_string()),
-            new_commit: true,
-        }))
+        )? {
+            LeasePush::Pushed => return Ok(Round::Pushed),
+            LeasePush::Stale(message) => message,
+        };
+        let now = self.refetch_fork(&dist)?;
+        if now == expected {
+            // Not a race: the server refused the update itself.
+            return Err(BridgeError::Host(format!(
+                "the bot fork refused the push to {}: {}",
+                self.fork_branch,
+                refused.unwrap_or_else(|| "no reason given".to_string())
+            )));
+        }
+        let holds = match now {
+            Some(head) => converted_from(&dist, head)?,
+            None => None,
+        };
+        Ok(match (now, holds) {
+            (Some(head), Some(from)) if from == source_head => Round::Twin(head),
+            _ => Round::Moved { now, holds },
+        })
+    }
+
+    /// The fork branch as it is now (`None` when it does not exist), fetched.
+    fn refetch_fork(&self, dist: &Repo) -> Result<Option<Oid>, BridgeError> {
+        let remote_ref = format!("refs/heads/{}", self.fork_branch);
+        if git::remote_ref(dist.git2(), &self.fork_url, &remote_ref, &self.credentials)?.is_none() {
+            return Ok(None);
+        }
+        let spec = format!("+{remote_ref}:{FORK_REF}");
+        git::fetch(dist.git2(), &self.fork_url, &[spec], &self.credentials)?;
+        Ok(dist.resolve_commit(FORK_REF))
     }
 
     /// Fetches the MR head and the tags; returns the commit to convert.
@@ -227,21 +410,35 @@ impl RepoJob {
         drop(repo);
         Ok(Repo::open(&dir)?)
     }
+}
 
-    /// The fork branch's commit when it already carries `From-source-git-commit: <head>`.
-    fn already_converted(
-        &self,
-        dist: &Repo,
-        source_head: Oid,
-    ) -> Result<Option<CommitSha>, BridgeError> {
-        let Some(fork_head) = dist.resolve_commit("refs/srcgit/fork") else {
-            return Ok(None);
-        };
-        let message = dist.message(fork_head)?;
-        let wanted = format!("{FROM_SOURCE_GIT}: {source_head}");
-        Ok(message
-            .lines()
-            .any(|l| l.trim_end() == wanted)
-            .then(|| CommitSha(fork_head.to_string())))
+/// The source-git commit a dist-git commit made by srcgit was converted from (its
+/// `From-source-git-commit` trailer), if any.
+fn converted_from(dist: &Repo, commit: Oid) -> Result<Option<Oid>, BridgeError> {
+    let message = dist.message(commit)?;
+    let prefix = format!("{FROM_SOURCE_GIT}: ");
+    Ok(message
+        .lines()
+        .filter_map(|l| l.trim_end().strip_prefix(&prefix))
+        .find_map(|sha| Oid::from_str(sha.trim()).ok()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_superseded_line_names_the_new_head() {
+        let head = CommitSha("b".repeat(40));
+        let ours = CommitSha("a".repeat(40));
+        let line = superseded(&head, &ours);
+        assert!(
+            line.starts_with(&format!("superseded by {}", "b".repeat(40))),
+            "{line}"
+        );
+        assert!(
+            line.contains(&"a".repeat(40)) && !line.contains('\n'),
+            "{line}"
+        );
     }
 }

@@ -5,11 +5,21 @@
 //! May import `repo`, `convert`, `bridge`, `forge`, `store`, `settings` and `ids`; never
 //! `executor` (gitlab-runner's stages are dispatched from `lib.rs`).
 
+mod assets;
 mod convert;
+pub mod doctor;
+mod history;
+mod reconcile;
 mod status;
+mod update_source_git;
 
+pub use assets::generate_assets;
 pub use convert::convert;
+pub use doctor::doctor;
+pub use history::{history, pairs};
+pub use reconcile::reconcile;
 pub use status::status;
+pub use update_source_git::update_source_git;
 
 use crate::repo::update_dist_git::UpdateError;
 
@@ -41,20 +51,81 @@ pub(crate) fn init_git_offline() {
 
 /// Prints an error with its causes on one line, ripgrep-style, and picks the exit code.
 pub(crate) fn report(err: &UpdateError) -> u8 {
+    report_error(err, err.is_user_error())
+}
+
+/// [`report`] for any error, given whether the user can fix it.
+pub(crate) fn report_error(err: &dyn std::error::Error, user_error: bool) -> u8 {
     eprintln!("error: {}", crate::error_chain(err));
-    if err.is_user_error() {
+    if user_error {
         EXIT_USER_ERROR
     } else {
         EXIT_INTERNAL_ERROR
     }
 }
 
-/// An [`Output`](crate::bridge::Output) that prints each line on stdout.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Stdout;
+/// An [`Output`](crate::bridge::Output) that prints each line on stdout, with the bot
+/// token masked.
+#[derive(Debug, Clone, Default)]
+pub struct Stdout {
+    secret: Option<crate::settings::Secret>,
+}
+
+impl Stdout {
+    /// Stdout masking the token of `settings`.
+    pub fn masking(settings: &crate::settings::Settings) -> Stdout {
+        Stdout {
+            secret: Some(settings.token.clone()),
+        }
+    }
+
+    fn mask(&self, text: &str) -> String {
+        let secrets: Vec<String> = self.secret.iter().map(|s| s.expose().to_string()).collect();
+        crate::telemetry::mask(text, &secrets)
+    }
+
+    /// Prints an error on stderr, masked.
+    pub fn error(&self, text: &str) {
+        eprintln!("error: {}", self.mask(text));
+    }
+}
 
 impl crate::bridge::Output for Stdout {
     fn line(&self, text: &str) {
-        println!("{text}");
+        println!("{}", self.mask(text));
     }
+}
+
+/// The operator commands' settings (`--config`, `$SRCGIT_CONFIG`, the default path), with
+/// diagnostics going to the settings' log file; a problem is printed and is `Err`.
+pub(crate) fn operator_settings(
+    config: Option<&std::path::Path>,
+) -> Result<crate::settings::Settings, ()> {
+    match crate::settings::load(&crate::settings::locate(config)) {
+        Ok(settings) => {
+            crate::telemetry::init(
+                settings.log_file.as_deref(),
+                &[settings.token.expose().to_string()],
+            );
+            Ok(settings)
+        }
+        Err(e) => {
+            eprintln!("error: {}", crate::error_chain(&e));
+            Err(())
+        }
+    }
+}
+
+/// Opens the settings' database (creating its directory); a problem is printed.
+pub(crate) fn open_store(
+    settings: &crate::settings::Settings,
+    out: &Stdout,
+) -> Result<crate::store::Store, ()> {
+    if let Some(dir) = settings.database.parent()
+        && let Err(e) = std::fs::create_dir_all(dir)
+    {
+        out.error(&format!("cannot create {}: {e}", dir.display()));
+        return Err(());
+    }
+    crate::store::Store::open(&settings.database).map_err(|e| out.error(&crate::error_chain(&e)))
 }

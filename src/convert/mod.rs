@@ -13,4 +13,5 @@ pub mod spec;
 pub mod stream;
 pub mod sync;
 pub mod trailers;
+pub mod update_source_git;
 pub mod yaml;

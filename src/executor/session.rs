@@ -9,7 +9,7 @@ use super::{Failure, StageError, load_settings};
 use crate::bridge::BridgeError;
 use crate::executor::job::{self, JobContext, RunnerEnv};
 use crate::executor::joblog::JobLog;
-use crate::forge::gitlab::{ClientOptions, GitLabForge};
+use crate::forge::gitlab::GitLabForge;
 use crate::settings::Settings;
 use crate::store::Store;
 
@@ -40,14 +40,7 @@ impl Session {
     }
 
     pub async fn forge(&self) -> Result<GitLabForge, StageError> {
-        let opts = ClientOptions {
-            base_url: self.settings.gitlab_url.clone(),
-            token: self.settings.token.expose().to_string(),
-            request_timeout: self.settings.request_timeout,
-            max_retries: self.settings.max_retries,
-            max_backoff: self.settings.max_backoff,
-        };
-        GitLabForge::connect(opts)
+        crate::bridge::connect(&self.settings)
             .await
             .map_err(|e| self.classify(&BridgeError::Forge(e)))
     }

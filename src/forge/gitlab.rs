@@ -16,6 +16,7 @@
 //! `dto` (answer structs and the custom fork endpoint), `request` (URL and status-field
 //! rules).
 
+mod admin;
 mod dto;
 mod errors;
 mod request;
@@ -47,7 +48,8 @@ use gitlab::api::{self, ApiError, AsyncQuery, Endpoint, Pageable, Pagination};
 use serde::de::DeserializeOwned;
 
 use self::dto::{
-    BranchDto, ForkProject, JobDto, MergeRequestDto, NoteDto, PipelineDto, ProjectDto, UserDto,
+    BranchDto, DeleteMergeRequestNote, ForkProject, GroupMergeRequests, JobDto, MergeRequestDto,
+    NoteDto, PipelineDto, ProjectDto, UserDto,
 };
 use self::errors::{HttpError, built, decode, not_sent, project_missing, to_forge_error};
 use self::request::{commit_status_state, parse_base_url, status_fields};
@@ -57,6 +59,8 @@ use crate::forge::{
     Pipeline, Project, ProjectRef, StatusUpdate, User,
 };
 use crate::ids::{CommitSha, JobId, MrIid, PipelineId, ProjectId, ProjectPath};
+
+pub use self::admin::{AccountInfo, GroupInfo, TokenInfo};
 
 /// How to reach GitLab.
 #[derive(Clone)]
@@ -484,6 +488,9 @@ impl Forge for GitLabForge {
         if let Some(pipeline) = status.pipeline_id {
             builder.pipeline_id(pipeline.0);
         }
+        if let Some(git_ref) = &status.git_ref {
+            builder.ref_(git_ref.as_str());
+        }
         self.send(&what, built(&what, builder.build())?).await
     }
 
@@ -500,6 +507,63 @@ impl Forge for GitLabForge {
         Ok(dtos.into_iter().map(Note::from).collect())
     }
 
+    async fn bot_open_merge_requests(&self) -> ForgeResult<Vec<MergeRequest>> {
+        let what = "GET open merge requests created by the bot".to_string();
+        let endpoint = built(
+            &what,
+            gitlab::api::merge_requests::MergeRequests::builder()
+                .scope(gitlab::api::merge_requests::MergeRequestScope::CreatedByMe)
+                .state(MergeRequestState::Opened)
+                .build(),
+        )?;
+        let dtos: Vec<MergeRequestDto> = self.query_all(&what, endpoint).await?;
+        dtos.into_iter()
+            .map(|dto| to_merge_request(&what, dto))
+            .collect()
+    }
+
+    async fn group_merge_requests_updated_after(
+        &self,
+        group: &str,
+        after: &str,
+    ) -> ForgeResult<Vec<MergeRequest>> {
+        let what = format!("GET merge requests of group {group} updated after {after}");
+        let endpoint = GroupMergeRequests {
+            group,
+            updated_after: after,
+        };
+        let dtos: Vec<MergeRequestDto> = self.query_all(&what, endpoint).await?;
+        dtos.into_iter()
+            .map(|dto| to_merge_request(&what, dto))
+            .collect()
+    }
+
+    async fn job(&self, project: ProjectId, id: JobId) -> ForgeResult<Job> {
+        let what = format!("GET job {id} of {}", self.label(project));
+        let endpoint = built(
+            &what,
+            gitlab::api::projects::jobs::Job::builder()
+                .project(project.0)
+                .job(id.0)
+                .build(),
+        )?;
+        Ok(Job::from(self.query::<JobDto, _>(&what, &endpoint).await?))
+    }
+
+    async fn retry_pipeline(&self, project: ProjectId, id: PipelineId) -> ForgeResult<Pipeline> {
+        let what = format!("POST retry of pipeline {id} of {}", self.label(project));
+        let endpoint = built(
+            &what,
+            gitlab::api::projects::pipelines::RetryPipeline::builder()
+                .project(project.0)
+                .pipeline(id.0)
+                .build(),
+        )?;
+        Ok(Pipeline::from(
+            self.query::<PipelineDto, _>(&what, &endpoint).await?,
+        ))
+    }
+
     async fn post_note(&self, project: ProjectId, iid: MrIid, body: &str) -> ForgeResult<Note> {
         let what = format!("POST note on merge request {}", self.mr_label(project, iid));
         let endpoint = built(
@@ -513,6 +577,18 @@ impl Forge for GitLabForge {
         Ok(Note::from(
             self.query::<NoteDto, _>(&what, &endpoint).await?,
         ))
+    }
+
+    async fn delete_note(&self, project: ProjectId, iid: MrIid, note: u64) -> ForgeResult<()> {
+        let what = format!(
+            "DELETE note {note} of merge request {}",
+            self.mr_label(project, iid)
+        );
+        let endpoint = DeleteMergeRequestNote { project, iid, note };
+        match self.send(&what, endpoint).await {
+            Ok(()) | Err(ForgeError::NotFound { .. }) => Ok(()),
+            Err(e) => Err(e),
+        }
     }
 }
 

@@ -61,6 +61,10 @@ pub struct MergeRequest {
     pub sha: Option<CommitSha>,
     /// Web URL.
     pub web_url: String,
+    /// Username of whoever closed it (`closed_by`), when it is closed.
+    pub closed_by: Option<String>,
+    /// `updated_at` as GitLab wrote it (ISO 8601).
+    pub updated_at: Option<String>,
 }
 
 /// A pipeline.
@@ -149,6 +153,10 @@ pub struct StatusUpdate {
     pub description: Option<String>,
     /// Attach to this pipeline (no `ref` is sent with it).
     pub pipeline_id: Option<PipelineId>,
+    /// `ref` to send: needed where no pipeline and no branch of the project holds the
+    /// sha (a fork MR's head in the target project: `refs/merge-requests/<iid>/head`);
+    /// GitLab answers 404 `References for commit Not Found` without it (contract §3.6).
+    pub git_ref: Option<String>,
 }
 
 /// The authenticated user.
@@ -242,6 +250,16 @@ pub enum ForgeError {
 }
 
 impl ForgeError {
+    /// Whether GitLab may have done the work although the request failed: a 5xx or a
+    /// lost connection/timeout (the answer, not the request, may have been lost). Writes
+    /// that failed this way are looked up before they are repeated.
+    pub fn outcome_unknown(&self) -> bool {
+        matches!(
+            self,
+            ForgeError::Server { .. } | ForgeError::Transport { .. }
+        )
+    }
+
     /// Whether trying again later may succeed (infrastructure trouble).
     pub fn is_retriable(&self) -> bool {
         matches!(
@@ -315,7 +333,8 @@ pub trait Forge: Send + Sync {
         project: ProjectId,
         iid: MrIid,
     ) -> impl Future<Output = ForgeResult<Vec<Pipeline>>> + Send;
-    /// Asks for a new MR pipeline.
+    /// Asks for a new MR pipeline. Not repeated by the client after an unknown outcome
+    /// (a repeat would start a second pipeline): the caller looks before asking again.
     fn create_merge_request_pipeline(
         &self,
         project: ProjectId,
@@ -352,11 +371,38 @@ pub trait Forge: Send + Sync {
         project: ProjectId,
         iid: MrIid,
     ) -> impl Future<Output = ForgeResult<Vec<Note>>> + Send;
-    /// Adds a comment to an MR.
+    /// The open MRs the bot created, in every project (`GET /merge_requests?scope=created_by_me`).
+    fn bot_open_merge_requests(
+        &self,
+    ) -> impl Future<Output = ForgeResult<Vec<MergeRequest>>> + Send;
+    /// MRs of every project of `group` (its subgroups included) updated at or after
+    /// `after` (ISO 8601), in any state.
+    fn group_merge_requests_updated_after(
+        &self,
+        group: &str,
+        after: &str,
+    ) -> impl Future<Output = ForgeResult<Vec<MergeRequest>>> + Send;
+    /// One CI job.
+    fn job(&self, project: ProjectId, id: JobId) -> impl Future<Output = ForgeResult<Job>> + Send;
+    /// Retries the failed and canceled jobs of a pipeline, in place.
+    fn retry_pipeline(
+        &self,
+        project: ProjectId,
+        id: PipelineId,
+    ) -> impl Future<Output = ForgeResult<Pipeline>> + Send;
+    /// Adds a comment to an MR. Not repeated by the client after an unknown outcome
+    /// (a repeat would add a second comment): the caller looks before posting again.
     fn post_note(
         &self,
         project: ProjectId,
         iid: MrIid,
         body: &str,
     ) -> impl Future<Output = ForgeResult<Note>> + Send;
+    /// Deletes a comment (the author's own); an absent note is not an error.
+    fn delete_note(
+        &self,
+        project: ProjectId,
+        iid: MrIid,
+        note: u64,
+    ) -> impl Future<Output = ForgeResult<()>> + Send;
 }

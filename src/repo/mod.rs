@@ -11,7 +11,8 @@
 //! - [`git`]: the git boundary (git2 in-process; `git format-patch`/`patch-id` as processes);
 //! - [`sync_fs`]: the file-system side of `files_to_sync` (list trees, apply planned ops);
 //! - [`sync_status`]: packit's sync status between the two repositories;
-//! - [`update_dist_git`]: `srcgit convert`, source-git → dist-git.
+//! - [`update_dist_git`]: `srcgit convert`, source-git → dist-git;
+//! - [`update_source_git`]: `srcgit update-source-git`, dist-git commits → source-git.
 
 pub mod boundary;
 pub mod git;
@@ -19,3 +20,4 @@ pub mod sync_fs;
 pub mod sync_status;
 pub mod transaction;
 pub mod update_dist_git;
+pub mod update_source_git;

@@ -84,6 +84,9 @@ impl Case {
             ["source-git", "status", rest @ ..] => std::iter::once("status")
                 .chain(rest.iter().copied())
                 .collect(),
+            ["source-git", "update-source-git", rest @ ..] => std::iter::once("update-source-git")
+                .chain(rest.iter().copied())
+                .collect(),
             other => panic!("unexpected command {other:?}"),
         };
         rest.iter()
@@ -170,6 +173,10 @@ pub fn restore(case: &Case) -> Restored {
     let extra = case.dir.join("dist-git-extra");
     if extra.is_dir() {
         copy_tree(&extra, &dg);
+    }
+    let extra = case.dir.join("source-git-extra");
+    if extra.is_dir() {
+        copy_tree(&extra, &sg);
     }
     if let Some(dirs) = case
         .side("dist_git")
@@ -269,6 +276,66 @@ pub fn status(restored: &Restored) -> String {
         &restored.home,
         &["status", "--porcelain=v1", "-uall"],
     )
+}
+
+/// `git status --porcelain=v1 -uall` of the source-git clone.
+pub fn source_git_status(restored: &Restored) -> String {
+    git(
+        &restored.sg,
+        &restored.home,
+        &["status", "--porcelain=v1", "-uall"],
+    )
+}
+
+/// The `[source_git]` / `[dist_git]` head of a case.
+pub fn head_of(case: &Case, side: &str) -> String {
+    case.side(side)["head"].as_str().unwrap().to_string()
+}
+
+/// compare.py's description of the commits after `base` in `repo` (the format of
+/// `expected-commits.txt`): author, committer, changed paths and message, oldest first.
+pub fn describe_commits(repo: &Path, home: &Path, base: &str) -> String {
+    let range = format!("{base}..HEAD");
+    let shas = git(
+        repo,
+        home,
+        &["rev-list", "--reverse", "--topo-order", &range],
+    );
+    let shas: Vec<&str> = shas.split_whitespace().collect();
+    let mut out = String::new();
+    for (i, sha) in shas.iter().enumerate() {
+        let who = git(
+            repo,
+            home,
+            &["log", "-1", "--format=%an <%ae>%n%cn <%ce>", sha],
+        );
+        let (author, committer) = who.trim_end().split_once('\n').unwrap();
+        let paths = git(
+            repo,
+            home,
+            &[
+                "diff-tree",
+                "-r",
+                "--no-commit-id",
+                "--name-status",
+                "--no-renames",
+                "--root",
+                sha,
+            ],
+        );
+        let message = git(repo, home, &["log", "-1", "--format=%B", sha]);
+        out.push_str(&format!(
+            "=== commit {} of {}\nAuthor: {author}\nCommitter: {committer}\nChanged paths:\n{paths}Message:\n{message}",
+            i + 1,
+            shas.len()
+        ));
+    }
+    out
+}
+
+/// The case's `expected-commits.txt`.
+pub fn expected_commits(case: &Case) -> String {
+    std::fs::read_to_string(case.dir.join("expected-commits.txt")).unwrap()
 }
 
 /// The case's `expected-status.txt`.

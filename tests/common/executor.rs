@@ -120,6 +120,7 @@ pub struct WorldOptions {
     pub poll_interval: f64,
     pub request_timeout: u64,
     pub clock_speed: f64,
+    pub max_retries: u32,
 }
 
 impl Default for WorldOptions {
@@ -129,6 +130,7 @@ impl Default for WorldOptions {
             poll_interval: 0.2,
             request_timeout: 10,
             clock_speed: 60.0,
+            max_retries: 4,
         }
     }
 }
@@ -190,7 +192,7 @@ timeout_seconds = 120
 
 [http]
 request_timeout_seconds = {timeout}
-max_retries = 4
+max_retries = {retries}
 max_backoff_seconds = 1
 "#,
             url = gl.url(),
@@ -199,6 +201,7 @@ max_backoff_seconds = 1
             work = work_dir.display(),
             interval = opts.poll_interval,
             timeout = opts.request_timeout,
+            retries = opts.max_retries,
         ),
     )
     .unwrap();
@@ -239,6 +242,57 @@ impl World {
                 },
             )
             .unwrap()
+    }
+
+    /// Settings for a second runner host: the same GitLab and bot, its own database and
+    /// work directory (two hosts share nothing but GitLab).
+    pub fn second_host(&self) -> PathBuf {
+        let text = std::fs::read_to_string(&self.settings)
+            .unwrap()
+            .replace(
+                &self.database.display().to_string(),
+                &self
+                    .tmp
+                    .path()
+                    .join("db2/srcgit.sqlite")
+                    .display()
+                    .to_string(),
+            )
+            .replace(
+                &self.work_dir.display().to_string(),
+                &self.tmp.path().join("work2").display().to_string(),
+            );
+        let path = self.tmp.path().join("srcgit-host2.toml");
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    /// The packager pushes one more commit to the source branch; returns the MR as it is
+    /// now (its new head).
+    pub fn push_to_source_branch(
+        &self,
+        mr: &fake_gitlab::MergeRequest,
+    ) -> fake_gitlab::MergeRequest {
+        let local = self.tmp.path().join(format!("push-{}", mr.sha));
+        git(
+            self.tmp.path(),
+            &[
+                "clone",
+                "-q",
+                "-b",
+                &mr.source_branch,
+                &self.gl.authenticated_clone_url(SRC, BOT_TOKEN).unwrap(),
+                &local.display().to_string(),
+            ],
+        );
+        std::fs::write(
+            local.join("README.md"),
+            "# hello\n\nPrints a friendly greeting.\n",
+        )
+        .unwrap();
+        git(&local, &["commit", "-q", "-am", "Reword the README"]);
+        git(&local, &["push", "-q", "origin", &mr.source_branch]);
+        self.gl.merge_request(SRC, mr.iid).unwrap()
     }
 
     /// A file the job script would create if anyone executed it.
@@ -286,6 +340,11 @@ pub struct RunnerJob {
 
 impl RunnerJob {
     pub fn new(world: &World, job: &SeededJob) -> RunnerJob {
+        RunnerJob::with_settings(world, job, &world.settings)
+    }
+
+    /// The job on the runner host configured by `settings`.
+    pub fn with_settings(world: &World, job: &SeededJob, settings: &Path) -> RunnerJob {
         let dir = tempfile::tempdir().unwrap();
         let response = dir.path().join("response.json");
         std::fs::write(
@@ -316,10 +375,7 @@ impl RunnerJob {
             "JOB_RESPONSE_FILE".to_string(),
             response.display().to_string(),
         );
-        env.insert(
-            "SRCGIT_CONFIG".to_string(),
-            world.settings.display().to_string(),
-        );
+        env.insert("SRCGIT_CONFIG".to_string(), settings.display().to_string());
         for (key, value) in world.gl.custom_env(job.job_id) {
             env.insert(key, value);
         }
@@ -378,7 +434,12 @@ const RUN_STAGES: [&str; 4] = [
 /// failures, cleanup after each failed one), every run stage, cleanup; then reports the
 /// job's result to GitLab.
 pub fn run_job(world: &World, job: &SeededJob) -> JobRun {
-    let runner = RunnerJob::new(world, job);
+    run_job_with(world, job, &world.settings)
+}
+
+/// [`run_job`] on the runner host configured by `settings`.
+pub fn run_job_with(world: &World, job: &SeededJob, settings: &Path) -> JobRun {
+    let runner = RunnerJob::with_settings(world, job, settings);
     let config = runner.run("config", &["config"]);
     assert_eq!(config.code, 0, "config failed: {}", config.stderr);
     let config_json: serde_json::Value =

@@ -182,6 +182,16 @@ impl Spec {
         Ok(plan.outcome)
     }
 
+    /// The literal value of the first tag of the main preamble named `name` (compared
+    /// case-insensitively, like rpm), trimmed; macros are not expanded.
+    pub fn tag_value(&self, name: &str) -> Option<String> {
+        let layout = sections::scan_sections(&self.lines);
+        let (tags, _) = tags::parse_preamble(&self.lines, layout.preamble_end);
+        tags.iter()
+            .find(|t| t.name().eq_ignore_ascii_case(name))
+            .map(|t| t.value().trim().to_string())
+    }
+
     /// Whether [`Spec::add_patch`] has succeeded at least once, i.e. whether packit would have
     /// rewritten the file. The rendered text can still equal the original.
     pub fn is_modified(&self) -> bool {

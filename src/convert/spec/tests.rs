@@ -685,3 +685,13 @@ fn options_normalisation() {
     assert!(normalize_options("-n 'x").is_err());
     assert!(normalize_options("x\\").is_err());
 }
+
+#[test]
+fn tag_values_of_the_main_preamble() {
+    let spec = Spec::parse(
+        "Name: quill\nrelease:   2%{?dist}  \nSummary: x\n\n%package doc\nRelease: 9\n\n%description\nRelease: 7\n",
+    );
+    assert_eq!(spec.tag_value("Release").as_deref(), Some("2%{?dist}"));
+    assert_eq!(spec.tag_value("name").as_deref(), Some("quill"));
+    assert_eq!(spec.tag_value("Epoch"), None);
+}

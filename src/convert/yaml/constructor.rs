@@ -9,24 +9,16 @@ use super::composer::{Raw, RawKind};
 use super::resolver::TIMESTAMP_PARTS_RE;
 use super::{CORE, Node, Value, YamlError};
 
-fn constructor_error(raw: &Raw, message: String) -> YamlError {
-    YamlError::Constructor {
-        line: raw.line,
-        col: raw.col,
-        message,
-    }
+fn constructor_error_at((line, col): (usize, usize), message: String) -> YamlError {
+    YamlError::Constructor { line, col, message }
 }
 
-fn invalid_value(raw: &Raw, message: String) -> YamlError {
-    YamlError::InvalidValue {
-        line: raw.line,
-        col: raw.col,
-        message,
-    }
+fn invalid_value((line, col): (usize, usize), message: String) -> YamlError {
+    YamlError::InvalidValue { line, col, message }
 }
 
 /// `SafeConstructor.flatten_mapping`: moves `<<` merges to the front; `=` keys become strings.
-fn flatten_mapping(pairs: &mut Vec<(Raw, Raw)>, owner: &Raw) -> Result<(), YamlError> {
+fn flatten_mapping(pairs: &mut Vec<(Raw, Raw)>, owner: (usize, usize)) -> Result<(), YamlError> {
     let merge_tag = format!("{CORE}merge");
     let value_tag = format!("{CORE}value");
     let mut merge: Vec<(Raw, Raw)> = Vec::new();
@@ -50,7 +42,7 @@ fn flatten_mapping(pairs: &mut Vec<(Raw, Raw)>, owner: &Raw) -> Result<(), YamlE
                                 submerge.push(sub);
                             }
                             _ => {
-                                return Err(constructor_error(
+                                return Err(constructor_error_at(
                                     owner,
                                     format!("expected a mapping for merging, but found {item_id}"),
                                 ));
@@ -62,7 +54,7 @@ fn flatten_mapping(pairs: &mut Vec<(Raw, Raw)>, owner: &Raw) -> Result<(), YamlE
                     }
                 }
                 RawKind::Scalar(_) => {
-                    return Err(constructor_error(
+                    return Err(constructor_error_at(
                         owner,
                         format!(
                             "expected a mapping or list of mappings for merging, but found {value_id}"
@@ -116,115 +108,94 @@ fn python_key_eq(a: &Node, b: &Node) -> bool {
 
 /// A composed node as PyYAML's `SafeConstructor` constructs it.
 pub(super) fn construct(raw: Raw) -> Result<Node, YamlError> {
-    let tag = raw.tag.clone();
-    let short = tag.strip_prefix(CORE).unwrap_or("");
-    let (line, col) = (raw.line, raw.col);
+    let at = (raw.line, raw.col);
     let node = |value: Value, timestamp: bool| Node {
         value,
-        line,
-        col,
+        line: at.0,
+        col: at.1,
         timestamp,
     };
-    match short {
-        "null" | "bool" | "int" | "float" | "str" | "timestamp" => construct_scalar(&raw, short),
-        "seq" => match raw.kind {
-            RawKind::Seq(items) => Ok(node(
-                Value::Seq(items.into_iter().map(construct).collect::<Result<_, _>>()?),
-                false,
-            )),
-            ref other => Err(constructor_error(
-                &raw,
-                format!("expected a sequence node, but found {}", other.id()),
-            )),
-        },
-        "map" => construct_map(raw),
-        "binary" | "set" | "omap" | "pairs" => Err(YamlError::Unsupported {
-            line,
-            what: format!("the tag !!{short}"),
-        }),
-        _ => Err(constructor_error(
-            &raw,
-            format!("could not determine a constructor for the tag {tag:?}"),
-        )),
-    }
-}
-
-/// [`construct`] of a node with the scalar tag `short` (`null`, `bool`, `int`, `float`, `str`
-/// or `timestamp`).
-fn construct_scalar(raw: &Raw, short: &str) -> Result<Node, YamlError> {
-    let (line, col) = (raw.line, raw.col);
-    let node = |value: Value, timestamp: bool| Node {
-        value,
-        line,
-        col,
-        timestamp,
-    };
-    let text = match &raw.kind {
-        RawKind::Scalar(text) => text.as_str(),
-        other => {
-            return Err(constructor_error(
-                raw,
-                format!("expected a scalar node, but found {}", other.id()),
+    let short = raw.tag.strip_prefix(CORE).unwrap_or("");
+    let value = match (short, raw.kind) {
+        ("null" | "bool" | "int" | "float" | "str" | "timestamp", RawKind::Scalar(text)) => {
+            return construct_scalar(&text, short, at).map(|(v, ts)| node(v, ts));
+        }
+        ("seq", RawKind::Seq(items)) => {
+            Value::Seq(items.into_iter().map(construct).collect::<Result<_, _>>()?)
+        }
+        ("map", RawKind::Map(pairs)) => construct_map(pairs, at)?,
+        ("binary" | "set" | "omap" | "pairs", _) => {
+            return Err(YamlError::Unsupported {
+                line: at.0,
+                what: format!("the tag !!{short}"),
+            });
+        }
+        ("null" | "bool" | "int" | "float" | "str" | "timestamp" | "seq" | "map", other) => {
+            let expected = match short {
+                "seq" => "sequence",
+                "map" => "mapping",
+                _ => "scalar",
+            };
+            let found = other.id();
+            return Err(constructor_error_at(
+                at,
+                format!("expected a {expected} node, but found {found}"),
             ));
         }
-    };
-    match short {
-        "null" => Ok(node(Value::Null, false)),
-        "bool" => match text.to_lowercase().as_str() {
-            "yes" | "true" | "on" => Ok(node(Value::Bool(true), false)),
-            "no" | "false" | "off" => Ok(node(Value::Bool(false), false)),
-            _ => Err(invalid_value(raw, format!("{text:?} is not a boolean"))),
-        },
-        "int" => construct_int(text, raw).map(|i| node(Value::Int(i), false)),
-        "float" => construct_float(text, raw).map(|f| node(Value::Float(f), false)),
-        "timestamp" => {
-            check_timestamp(text, raw)?;
-            Ok(node(Value::Str(text.to_owned()), true))
+        _ => {
+            let message = format!(
+                "could not determine a constructor for the tag {:?}",
+                raw.tag
+            );
+            return Err(constructor_error_at(at, message));
         }
-        _ => Ok(node(Value::Str(text.to_owned()), false)),
-    }
+    };
+    Ok(node(value, false))
 }
 
-/// [`construct`] of a node with the `map` tag: merges flattened, keys checked hashable,
-/// duplicate keys (by Python equality) keeping the last value at the first position.
-fn construct_map(raw: Raw) -> Result<Node, YamlError> {
-    let (line, col) = (raw.line, raw.col);
-    let node = |value: Value, timestamp: bool| Node {
-        value,
-        line,
-        col,
-        timestamp,
-    };
-    let owner = Raw {
-        kind: RawKind::Scalar(String::new()),
-        ..raw.clone()
-    };
-    match raw.kind {
-        RawKind::Map(mut pairs) => {
-            flatten_mapping(&mut pairs, &owner)?;
-            let mut out: Vec<(Node, Node)> = Vec::with_capacity(pairs.len());
-            for (key_raw, value_raw) in pairs {
-                let key = construct(key_raw)?;
-                if matches!(key.value, Value::Seq(_) | Value::Map(_)) {
-                    return Err(YamlError::Constructor {
-                        line: key.line,
-                        col: key.col,
-                        message: "found unhashable key".to_owned(),
-                    });
-                }
-                let value = construct(value_raw)?;
-                match out.iter_mut().find(|(k, _)| python_key_eq(k, &key)) {
-                    Some(slot) => slot.1 = value,
-                    None => out.push((key, value)),
-                }
-            }
-            Ok(node(Value::Map(out), false))
+/// [`construct`] of a scalar with the tag `short`: the value and whether it is a timestamp.
+fn construct_scalar(
+    text: &str,
+    short: &str,
+    at: (usize, usize),
+) -> Result<(Value, bool), YamlError> {
+    Ok(match short {
+        "null" => (Value::Null, false),
+        "bool" => match text.to_lowercase().as_str() {
+            "yes" | "true" | "on" => (Value::Bool(true), false),
+            "no" | "false" | "off" => (Value::Bool(false), false),
+            _ => return Err(invalid_value(at, format!("{text:?} is not a boolean"))),
+        },
+        "int" => (Value::Int(construct_int(text, at)?), false),
+        "float" => (Value::Float(construct_float(text, at)?), false),
+        "timestamp" => {
+            check_timestamp(text, at)?;
+            (Value::Str(text.to_owned()), true)
         }
-        ref other => Err(constructor_error(
-            &owner,
-            format!("expected a mapping node, but found {}", other.id()),
-        )),
+        _ => (Value::Str(text.to_owned()), false),
+    })
+}
+
+/// [`construct`] of a mapping: merges flattened, keys checked hashable, duplicate keys (by
+/// Python equality) keeping the last value at the first position.
+fn construct_map(mut pairs: Vec<(Raw, Raw)>, at: (usize, usize)) -> Result<Value, YamlError> {
+    flatten_mapping(&mut pairs, at)?;
+    let mut out: Vec<(Node, Node)> = Vec::with_capacity(pairs.len());
+    for (key_raw, value_raw) in pairs {
+        let key = construct(key_raw)?;
+        if matches!(key.value, Value::Seq(_) | Value::Map(_)) {
+            return Err(constructor_error_at(
+                (key.line, key.col),
+                "found unhashable key".into(),
+            ));
+        }
+        let value = construct(value_raw)?;
+        match out.iter_mut().find(|(k, _)| python_key_eq(k, &key)) {
+            Some(slot) => slot.1 = value,
+            None => out.push((key, value)),
+        }
     }
+    Ok(Value::Map(out))
 }
 
 /// Python's `int(text, base)` for the texts `construct_yaml_int` passes to it: surrounding
@@ -262,7 +233,7 @@ fn python_int(text: &str, base: u32) -> Option<Result<i128, ()>> {
 }
 
 /// `SafeConstructor.construct_yaml_int`.
-fn construct_int(text: &str, raw: &Raw) -> Result<i64, YamlError> {
+fn construct_int(text: &str, raw: (usize, usize)) -> Result<i64, YamlError> {
     let cleaned: String = text.chars().filter(|&c| c != '_').collect();
     let bad = || invalid_value(raw, format!("invalid integer {text:?}"));
     let int = |digits: &str, base: u32| -> Result<i128, YamlError> {
@@ -303,15 +274,15 @@ fn construct_int(text: &str, raw: &Raw) -> Result<i64, YamlError> {
     i64::try_from(value).map_err(|_| too_big(raw))
 }
 
-fn too_big(raw: &Raw) -> YamlError {
+fn too_big(raw: (usize, usize)) -> YamlError {
     YamlError::Unsupported {
-        line: raw.line,
+        line: raw.0,
         what: "an integer outside the 64-bit range".to_owned(),
     }
 }
 
 /// `SafeConstructor.construct_yaml_float`.
-fn construct_float(text: &str, raw: &Raw) -> Result<f64, YamlError> {
+fn construct_float(text: &str, raw: (usize, usize)) -> Result<f64, YamlError> {
     // Python's float() ignores surrounding whitespace.
     let cleaned: String = text
         .chars()
@@ -344,7 +315,7 @@ fn construct_float(text: &str, raw: &Raw) -> Result<f64, YamlError> {
 
 /// The checks `datetime.date`/`datetime.datetime`/`datetime.timezone` make in
 /// `SafeConstructor.construct_yaml_timestamp`.
-fn check_timestamp(text: &str, raw: &Raw) -> Result<(), YamlError> {
+fn check_timestamp(text: &str, raw: (usize, usize)) -> Result<(), YamlError> {
     let caps = TIMESTAMP_PARTS_RE
         .as_ref()
         .and_then(|re| re.captures(text))

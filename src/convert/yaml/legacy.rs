@@ -67,6 +67,11 @@ fn shift_error(err: YamlError, by: usize) -> YamlError {
             col,
             message,
         },
+        YamlError::Limit { line, col, message } => YamlError::Limit {
+            line: line + by,
+            col,
+            message,
+        },
         YamlError::Unsupported { line, what } => YamlError::Unsupported {
             line: line + by,
             what,

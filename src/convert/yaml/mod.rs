@@ -1,84 +1,43 @@
-//! YAML loading with PyYAML `yaml.safe_load` semantics (YAML 1.1 value resolution).
+//! YAML loading with PyYAML `yaml.safe_load` value semantics (YAML 1.1 resolution).
+//! May import std, `yaml-rust2` and `regex`, nothing else of the crate; callers import it.
+//! Must not do I/O, nor interpret what the values mean for packit (that is the caller's job).
 //!
-//! This module owns turning YAML text (a `source-git.yaml`, a packit trailer value such as
-//! `Patch-id: 010`, or a legacy metadata block in a commit message) into a [`Node`] tree whose
-//! values are what PyYAML 6's `safe_load` would produce: `yes`/`on` are booleans, `010` is 8,
-//! `1:30` is 90, `1.0` is a float, a value starting with `#` is null, duplicate keys keep the
-//! last value, `<<` merges mappings. Every node and every error carries a 1-based line and
-//! column so callers can say "source-git.yaml line 7: …".
+//! It turns YAML text (a `source-git.yaml`, a packit trailer value such as `Patch-id: 010`, a
+//! legacy metadata block in a commit message) into a [`Node`] tree whose values are what
+//! PyYAML 6's `safe_load` produces: `yes`/`on` are booleans, `010` is 8, `1:30` is 90, `1.0`
+//! is a float, a value starting with `#` is null, duplicate keys keep the last value, `<<`
+//! merges mappings, and block scalars (`Patch-status: |`) read as PyYAML reads them.
 //!
-//! It must not do I/O, and it does not interpret what the values mean for packit: that is the
-//! caller's business.
+//! Parsing is `yaml-rust2`'s (a YAML 1.2 parser); only PyYAML's reader rules (printable
+//! characters, line break normalisation) are applied first. Documents the two tokenisers
+//! read differently are not emulated: a document yaml-rust2 rejects is one
+//! [`YamlError::Syntax`] with its line and column (see the README for the known cases).
+//! Node positions follow PyYAML's `start_mark` for the common shapes (first key of a block
+//! mapping, `-` of a block sequence, block scalar indicator, just after `:` for an empty
+//! value); nodes with properties start at the node itself.
 //!
-//! Parsing uses `yaml-rust2`'s event parser (a YAML 1.2 parser) plus its token stream. Where
-//! PyYAML's YAML 1.1 reader/scanner/parser behave differently, this module follows PyYAML:
-//! - line breaks are normalised first (`\r\n`, `\r` and NEL become `\n`, as PyYAML does);
-//!   characters outside PyYAML's printable set are errors, U+2028/U+2029 are `Unsupported`;
-//!   a leading byte order mark is skipped;
-//! - stricter PyYAML rules are enforced on the tokens: tabs only inside quoted scalars,
-//!   block-scalar content and comments; anchor names `[0-9A-Za-z_-]+`; no duplicate anchors;
-//!   a space after tags and block scalar headers; which characters may start a plain scalar
-//!   (and no `?` inside one in flow context); a key before every `:`; `%YAML 1.x` only; no
-//!   `...` before the first document; root-level block scalar content indented;
-//! - documents yaml-rust2 rejects but PyYAML reads the same way after a harmless edit are
-//!   edited and parsed again: quoted scalars with under-indented (or tab-indented)
-//!   continuation lines, a block scalar header on its own line at its key's indentation, `#`
-//!   right after a quoted scalar or flow indicator, an indicator at the very end, `-` directly
-//!   followed by a flow indicator. Columns are mapped back to the original text;
-//! - node positions are PyYAML's `start_mark`s (first property, block scalar indicator, first
-//!   key of a block mapping, the `-` of a sequence, just after the `:` for an empty value),
-//!   recovered from the token stream; block scalar values are corrected where yaml-rust2
-//!   differs (no content, last line without a line break).
+//! Representation choices: timestamps become [`Value::Str`] with [`Node::timestamp`] set
+//! (invalid dates are [`YamlError::InvalidValue`], PyYAML's `ValueError`); integers outside
+//! `i64`, `!!binary`/`!!set`/`!!omap`/`!!pairs` and recursive aliases are
+//! [`YamlError::Unsupported`]. Aliases are expanded by copying, within a budget of
+//! [`MAX_EXPANDED_BYTES`] (each use of an alias counts its full size): beyond it, or beyond the
+//! node or nesting limits, [`YamlError::Limit`].
 //!
-//! Deliberate representation choices (PyYAML values that have no exact counterpart here):
-//! - timestamps (`2001-12-14`, `2001-12-14 21:59:43.10 -5`) become [`Value::Str`] holding the
-//!   original text with [`Node::timestamp`] set; [`Node::type_name`] reports `date` or
-//!   `datetime`. Invalid dates (`2001-02-30`) make PyYAML raise `ValueError`; here they are
-//!   [`YamlError::InvalidValue`];
-//! - integers outside the `i64` range, `!!binary`, `!!set`, `!!omap`, `!!pairs` and recursive
-//!   aliases are [`YamlError::Unsupported`], as are constructs PyYAML tokenises differently
-//!   from yaml-rust2 in ways this module cannot replay (an anchor name glued to `:`, `?`/`:`
-//!   glued to a plain scalar in flow context).
-//!
-//! Layout (all submodules are private and pure):
-//! - this file: the public types, [`load`] (the edit-and-retry loop) and one load attempt;
-//! - `reader`: PyYAML's reader (printable characters, line break normalisation);
-//! - `scan`: yaml-rust2's token stream and the source positions derived from it;
-//! - `lexical`: the PyYAML lexical rules yaml-rust2 does not enforce;
-//! - `block_scalar`: PyYAML's reading of block scalar values;
-//! - `composer`: events → nodes with resolved tags (anchors, aliases, limits);
-//! - `positions`: PyYAML's node positions, matched from events to tokens;
-//! - `resolver`: PyYAML's implicit resolvers (null/bool/int/float/timestamp);
-//! - `constructor`: nodes → values (PyYAML's `SafeConstructor`);
-//! - `repair`: the edits that make yaml-rust2 accept what PyYAML accepts;
-//! - `shifts`: mapping positions in edited text back to the original text;
-//! - `legacy`: packit's legacy commit-message metadata lookup.
+//! Layout: this file (types, [`load`]); `reader` (PyYAML's reader); `composer` (events →
+//! nodes, anchors, limits, positions); `block_scalar` (PyYAML's block scalar values);
+//! `resolver` (implicit tags); `constructor` (nodes → values); `legacy` (packit's legacy
+//! commit-message metadata lookup).
 
 mod block_scalar;
 mod composer;
 mod constructor;
 mod legacy;
-mod lexical;
-mod positions;
 mod reader;
-mod repair;
 mod resolver;
-mod scan;
-mod shifts;
 
-use std::collections::HashMap;
-
-use composer::Composer;
-use constructor::construct;
-use reader::prepare;
-use repair::{
-    MAX_REINDENTS, Retry, reindent_block_header, reindent_quoted, replace_at, retry_for,
-    source_name_split,
-};
 use resolver::{DATE_ONLY, matches};
-use scan::Scan;
-use shifts::{Shifts, clamp_node, unshift_error, unshift_node};
 
+pub use composer::MAX_EXPANDED_BYTES;
 pub use legacy::{metadata_from_message, try_metadata_from_message};
 
 /// The YAML core tag prefix (`!!`).
@@ -156,13 +115,24 @@ pub enum YamlError {
     },
     /// PyYAML accepts this (or reads it in a way this module cannot replay) but it has no
     /// representation here: big integers, `!!binary`/`!!set`/`!!omap`/`!!pairs`, recursive
-    /// aliases, U+2028/U+2029, anchors glued to `:`. Callers should treat it as "cannot tell".
+    /// aliases, U+2028/U+2029. Callers should treat it as "cannot tell".
     #[error("line {line}: {what} is not supported")]
     Unsupported {
         /// 1-based line.
         line: usize,
         /// The unsupported construct.
         what: String,
+    },
+    /// Beyond this module's limits: expanded size ([`MAX_EXPANDED_BYTES`], aliases counted each
+    /// time they are used), node count or nesting depth.
+    #[error("line {line}, column {col}: {message}")]
+    Limit {
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        col: usize,
+        /// Which limit.
+        message: String,
     },
 }
 
@@ -173,6 +143,7 @@ impl YamlError {
             YamlError::Syntax { line, .. }
             | YamlError::Constructor { line, .. }
             | YamlError::InvalidValue { line, .. }
+            | YamlError::Limit { line, .. }
             | YamlError::Unsupported { line, .. } => *line,
         }
     }
@@ -258,116 +229,11 @@ impl Node {
 /// empty document (`---`) gives `Some` null node. More than one document is an error, as in
 /// PyYAML. Aliases are expanded by copying the anchored node.
 pub fn load(text: &str) -> Result<Option<Node>, YamlError> {
-    let prepared = prepare(text)?;
-    let mut text = prepared
-        .strip_prefix('\u{feff}')
-        .unwrap_or(&prepared)
-        .to_owned();
-    // Column shifts of the edits, per 1-based line: (first moved column, shift).
-    let mut shifts: Shifts = HashMap::new();
-    // Where the original text ends (edits may append a line break).
-    let eof = {
-        let lines = 1 + text.matches('\n').count();
-        let last = text.rsplit('\n').next().map_or(0, |l| l.chars().count());
-        (lines, last + 1)
-    };
-    let mut attempts = 0;
-    loop {
-        let (err, retry) = match load_prepared(&text) {
-            Ok(node) => {
-                return Ok(node.map(|n| {
-                    if shifts.is_empty() {
-                        n
-                    } else {
-                        clamp_node(unshift_node(n, &shifts), eof)
-                    }
-                }));
-            }
-            Err(failure) => failure,
-        };
-        let fixed = match retry {
-            _ if attempts >= MAX_REINDENTS => None,
-            Retry::Quoted(quote) => reindent_quoted(&text, quote),
-            Retry::Parser => reindent_block_header(&text),
-            Retry::Edit(at, remove, insert) => Some(replace_at(&text, at, remove, insert)),
-            Retry::No => None,
-        };
-        let Some((fixed, moved)) = fixed else {
-            return Err(unshift_error(err, &shifts));
-        };
-        for edit in moved {
-            shifts.entry(edit.line).or_default().push(edit);
-        }
-        text = fixed;
-        attempts += 1;
-    }
-}
-
-/// One attempt of [`load`] on prepared text: the document, or the error PyYAML would report
-/// first together with what [`load`] may retry.
-fn load_prepared(text: &str) -> Result<Option<Node>, (YamlError, Retry)> {
-    let scan = Scan::new(text);
-    if let Some(failure) = token_split(&scan) {
-        return Err(failure);
-    }
-    let lexical = scan.violation();
-    let mut composer = Composer::new(text, &scan);
-    let composed = match composer.single_document() {
-        // PyYAML would stop at a syntax error later in the text before constructing anything.
-        Err(err @ YamlError::Unsupported { .. }) => {
-            Err(composer.later_parse_error().unwrap_or(err))
-        }
-        other => other,
-    };
-    let root = match (composed, lexical) {
-        (Err(err), lexical) => {
-            let retry = match &composer.parse_error {
-                Some(e) => retry_for(&scan.chars, e),
-                None => Retry::No,
-            };
-            // Report whichever problem PyYAML would meet first.
-            let err_pos = match &err {
-                YamlError::Syntax { line, col, .. } => (*line, *col),
-                other => (other.line(), usize::MAX),
-            };
-            let reported = match lexical {
-                Some((pos, lex))
-                    if scan.line_col(pos) < err_pos
-                        || (matches!(lex, YamlError::Unsupported { .. })
-                            && lex.line() <= err_pos.0) =>
-                {
-                    lex
-                }
-                _ => err,
-            };
-            return Err((reported, retry));
-        }
-        (Ok(_), Some((_, lex))) => return Err((lex, Retry::No)),
-        (Ok(root), None) => root,
-    };
-    root.map(construct).transpose().map_err(|e| (e, Retry::No))
-}
-
-/// A token PyYAML ends earlier than yaml-rust2 ([`Scan::split_point`], or
-/// [`source_name_split`] when the scanner failed first): the error and the edit to retry with.
-fn token_split(scan: &Scan) -> Option<(YamlError, Retry)> {
-    let split = scan.split_point().or_else(|| {
-        scan.failed
-            .then(|| source_name_split(&scan.chars))
-            .flatten()
-            .filter(|&at| at >= scan.tokens.last().map_or(0, |t| t.0.index()))
-            .map(|at| (at, Retry::Edit(at, 0, " ")))
-    });
-    if let Some((at, edit)) = split {
-        let (line, col) = scan.line_col(at);
-        let err = YamlError::Syntax {
-            line,
-            col,
-            message: "a token PyYAML ends earlier than yaml-rust2".into(),
-        };
-        return Some((err, edit));
-    }
-    None
+    let text = reader::prepare(text)?;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    composer::single_document(text)?
+        .map(constructor::construct)
+        .transpose()
 }
 
 #[cfg(test)]

@@ -128,7 +128,18 @@ fn errors_carry_lines() {
     let err = load("a: 1\nb: [\n").expect_err("unterminated");
     assert!(matches!(err, YamlError::Syntax { .. }));
     assert_eq!(err.line(), 3);
-    assert_eq!(load("a: 1\nb:\tx\n").expect_err("tab").line(), 2);
+    let err = load("a: 1\nb: [x,\n  c: {\n").expect_err("unterminated");
+    assert!(
+        matches!(
+            err,
+            YamlError::Syntax {
+                line: 4,
+                col: 1,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
     assert!(matches!(
         load("a: 1\n---\nb: 2\n"),
         Err(YamlError::Syntax { line: 2, .. })
@@ -160,4 +171,70 @@ fn legacy_metadata() {
     assert_eq!(meta.get("ignore").and_then(Node::as_bool), Some(true));
     assert_eq!(meta.get("patch_name").map(|n| n.line), Some(5));
     assert!(metadata_from_message("Just a title\n\nand prose.\n").is_none());
+}
+
+/// The position of the first limit error, or a panic if `text` loads.
+fn limit(text: &str) -> (usize, usize, String) {
+    match load(text) {
+        Err(YamlError::Limit { line, col, message }) => (line, col, message),
+        other => panic!("not refused: {:?}", other.map(|n| n.map(|n| n.type_name()))),
+    }
+}
+
+#[test]
+fn a_big_scalar_aliased_many_times_is_refused_quickly() {
+    let mut doc = format!("big: &big {}\nuses:\n", "x".repeat(1 << 20));
+    for _ in 0..1000 {
+        doc.push_str("- *big\n");
+    }
+    let started = std::time::Instant::now();
+    let (line, col, message) = limit(&doc);
+    assert!(
+        started.elapsed().as_secs() < 5,
+        "took {:?}",
+        started.elapsed()
+    );
+    // The 1 MiB scalar, its seven first uses and the keys go past 8 MiB.
+    assert_eq!((line, col), (9, 3));
+    assert_eq!(
+        message,
+        "the YAML document expands to more than 8 MiB (aliases counted each time they are used)"
+    );
+    assert!(load(&format!("big: &big {}\nuse: *big\n", "x".repeat(1 << 20))).is_ok());
+}
+
+#[test]
+fn nested_alias_bombs_are_refused() {
+    // "Billion laughs": nine levels of nine aliases to the level below.
+    let mut doc = format!("a: &a [{}]\n", ["\"lol\""; 9].join(", "));
+    for name in 'b'..='j' {
+        let prev = (name as u8 - 1) as char;
+        doc.push_str(&format!(
+            "{name}: &{name} [{}]\n",
+            vec![format!("*{prev}"); 9].join(", ")
+        ));
+    }
+    let (line, _, message) = limit(&doc);
+    assert!(line > 1 && line <= 10, "{line}: {message}");
+    // Many small nodes: the node limit catches what the byte budget would let through.
+    let mut doc = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
+    for name in 'b'..='h' {
+        let prev = (name as u8 - 1) as char;
+        doc.push_str(&format!(
+            "{name}: &{name} [{}]\n",
+            vec![format!("*{prev}"); 10].join(", ")
+        ));
+    }
+    assert!(limit(&doc).2.contains("nodes"));
+}
+
+#[test]
+fn ordinary_aliases_and_merges_load() {
+    let doc = "defaults: &d {delete: true, mkpath: false}\nfiles_to_sync:\n  - <<: *d\n    src: a\n  - <<: *d\n    src: b\nname: &n quill\nalias: *n\n";
+    let node = load(doc).expect("loads").expect("doc");
+    let Some(Value::Seq(items)) = node.get("files_to_sync").map(|n| &n.value) else {
+        panic!("files_to_sync")
+    };
+    assert_eq!(items[1].get("delete").and_then(Node::as_bool), Some(true));
+    assert_eq!(node.get("alias").and_then(Node::as_str), Some("quill"));
 }

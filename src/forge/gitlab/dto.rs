@@ -1,11 +1,14 @@
 //! GitLab's JSON answers reduced to the fields srcgit reads, their conversion into the
-//! domain types of `crate::forge`, and the one endpoint the `gitlab` crate lacks
-//! (`POST /projects/:id/fork`). Unknown fields are ignored; unknown CI statuses
+//! domain types of `crate::forge`, and the endpoints the `gitlab` crate lacks
+//! (`POST /projects/:id/fork`, `DELETE …/notes/:note_id`, `GET /groups/:id/merge_requests`).
+//! Unknown fields are ignored; unknown CI statuses
 //! become `CiStatus::Unknown`.
 
 use std::borrow::Cow;
 
-use gitlab::api::endpoint_prelude::{BodyError, Endpoint, FormParams, Method};
+use gitlab::api::endpoint_prelude::{
+    BodyError, Endpoint, FormParams, Method, Pageable, QueryParams,
+};
 use serde::Deserialize;
 
 use crate::forge::{Job, MergeRequest, Note, Pipeline, Project, User};
@@ -98,6 +101,16 @@ pub(crate) struct MergeRequestDto {
     #[serde(default)]
     sha: Option<String>,
     web_url: String,
+    #[serde(default)]
+    closed_by: Option<UserRefDto>,
+    #[serde(default)]
+    updated_at: Option<String>,
+}
+
+/// A user as embedded in other answers (`closed_by`, `author`).
+#[derive(Debug, Deserialize)]
+pub(crate) struct UserRefDto {
+    username: String,
 }
 
 impl TryFrom<MergeRequestDto> for MergeRequest {
@@ -121,6 +134,8 @@ impl TryFrom<MergeRequestDto> for MergeRequest {
             state: m.state,
             sha,
             web_url: m.web_url,
+            closed_by: m.closed_by.map(|u| u.username),
+            updated_at: m.updated_at,
         })
     }
 }
@@ -233,6 +248,67 @@ impl Endpoint for ForkProject<'_> {
         params.into_body()
     }
 }
+
+/// `DELETE /projects/:id/merge_requests/:iid/notes/:note_id` (missing from the crate).
+#[derive(Debug)]
+pub(crate) struct DeleteMergeRequestNote {
+    /// The project.
+    pub(crate) project: ProjectId,
+    /// The MR.
+    pub(crate) iid: MrIid,
+    /// The note.
+    pub(crate) note: u64,
+}
+
+impl Endpoint for DeleteMergeRequestNote {
+    fn method(&self) -> Method {
+        Method::DELETE
+    }
+
+    fn endpoint(&self) -> Cow<'static, str> {
+        format!(
+            "projects/{}/merge_requests/{}/notes/{}",
+            self.project, self.iid, self.note
+        )
+        .into()
+    }
+}
+
+/// `GET /groups/:id/merge_requests` (missing from the `gitlab` crate).
+#[derive(Debug, Clone)]
+pub(crate) struct GroupMergeRequests<'a> {
+    /// Full path of the group.
+    pub(crate) group: &'a str,
+    /// ISO 8601 lower bound of `updated_at`.
+    pub(crate) updated_after: &'a str,
+}
+
+impl Endpoint for GroupMergeRequests<'_> {
+    fn method(&self) -> Method {
+        Method::GET
+    }
+
+    fn endpoint(&self) -> Cow<'static, str> {
+        format!(
+            "groups/{}/merge_requests",
+            gitlab::api::common::path_escaped(self.group)
+        )
+        .into()
+    }
+
+    fn parameters(&self) -> QueryParams<'_> {
+        let mut params = QueryParams::default();
+        params
+            .push("state", "all")
+            .push("scope", "all")
+            .push("updated_after", self.updated_after)
+            .push("include_subgroups", true)
+            .push("order_by", "updated_at");
+        params
+    }
+}
+
+impl Pageable for GroupMergeRequests<'_> {}
 
 #[cfg(test)]
 mod tests {

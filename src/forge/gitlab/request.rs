@@ -1,6 +1,7 @@
 //! Request-side rules, pure: the instance URL srcgit accepts, the mapping of
 //! `CommitState` onto the crate's status state, and GitLab's 255-byte limits on a
-//! commit status' `description` and `target_url`.
+//! commit status' `description` and `target_url`, and which writes may be repeated
+//! blindly after an unknown outcome.
 
 use url::Url;
 
@@ -78,6 +79,28 @@ pub(crate) fn status_fields(status: &StatusUpdate) -> (Option<String>, Option<&s
     (description, target_url)
 }
 
+/// Whether a request may be sent again blindly when its outcome is unknown (a 5xx or a
+/// lost answer). Everything is, except the two creations whose repeat adds a second
+/// object instead of meeting the first: `POST …/merge_requests/:iid/notes` (a second
+/// comment) and `POST …/merge_requests/:iid/pipelines` (a second pipeline). Every other
+/// write converges on its own: a repeated fork or MR creation gets 409 and the caller
+/// adopts what exists; a repeated status gets 400 `Cannot transition status` or
+/// replaces an identical finished one; `PUT`s set the same values again.
+pub(crate) fn repeat_is_safe(method: &http::Method, path: &str) -> bool {
+    if method != http::Method::POST {
+        return true;
+    }
+    let mut segments = path.trim_end_matches('/').rsplit('/');
+    let last = segments.next().unwrap_or_default();
+    let iid = segments.next().unwrap_or_default();
+    let collection = segments.next().unwrap_or_default();
+    let creates_a_twin = matches!(last, "notes" | "pipelines")
+        && !iid.is_empty()
+        && iid.bytes().all(|b| b.is_ascii_digit())
+        && collection == "merge_requests";
+    !creates_a_twin
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -99,6 +122,27 @@ mod tests {
     }
 
     #[test]
+    fn only_note_and_mr_pipeline_creation_are_not_repeated_blindly() {
+        use http::Method;
+        let post = |p| repeat_is_safe(&Method::POST, p);
+        assert!(!post("/api/v4/projects/7/merge_requests/3/notes"));
+        assert!(!post("/api/v4/projects/g%2Fp/merge_requests/3/pipelines"));
+        assert!(post("/api/v4/projects/7/merge_requests"));
+        assert!(post("/api/v4/projects/7/fork"));
+        assert!(post("/api/v4/projects/7/statuses/abc"));
+        assert!(post("/api/v4/projects/7/pipelines/3/retry"));
+        assert!(post("/api/v4/projects/7/merge_requests/x/notes"));
+        assert!(repeat_is_safe(
+            &Method::GET,
+            "/api/v4/projects/7/merge_requests/3/notes"
+        ));
+        assert!(repeat_is_safe(
+            &Method::PUT,
+            "/api/v4/projects/7/merge_requests/3/notes/9"
+        ));
+    }
+
+    #[test]
     fn long_status_fields_are_cut_on_char_boundaries() {
         assert_eq!(truncate_bytes("short", 255), "short");
         let cut = truncate_bytes(&"é".repeat(200), 255);
@@ -109,6 +153,7 @@ mod tests {
             target_url: Some(format!("https://x/{}", "a".repeat(300))),
             description: Some("d".repeat(300)),
             pipeline_id: None,
+            git_ref: None,
         };
         let (description, target_url) = status_fields(&status);
         assert_eq!(description.map(|d| d.len()), Some(255));

@@ -19,6 +19,7 @@ use http::{Response, StatusCode};
 use url::Url;
 
 use super::errors::{HttpError, flatten_message};
+use super::request::repeat_is_safe;
 use super::retry::{Backoff, INITIAL_BACKOFF, jittered, parse_retry_after};
 
 /// Redirects followed (same origin only) before giving up.
@@ -46,6 +47,9 @@ pub(crate) struct HttpClient {
 struct Failure {
     error: HttpError,
     retriable: bool,
+    /// GitLab may have done the work (5xx, a timeout or a connection lost after the
+    /// request was sent): only requests that are safe to repeat blindly are retried.
+    outcome_unknown: bool,
 }
 
 impl HttpClient {
@@ -99,6 +103,7 @@ impl HttpClient {
             message: e.to_string(),
         })?;
         let mut backoff = Backoff::new(INITIAL_BACKOFF, self.policy.max_backoff);
+        let repeatable = repeat_is_safe(&parts.method, url.path());
         let mut attempt = 0u32;
         loop {
             attempt += 1;
@@ -106,7 +111,10 @@ impl HttpClient {
                 Ok(rsp) => return Ok(rsp),
                 Err(failure) => failure,
             };
-            if !failure.retriable || attempt > self.policy.max_retries {
+            if !failure.retriable
+                || attempt > self.policy.max_retries
+                || (failure.outcome_unknown && !repeatable)
+            {
                 return Err(failure.error);
             }
             let delay = match &failure.error {
@@ -169,6 +177,7 @@ impl HttpClient {
                 retry_after,
             },
             retriable: status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error(),
+            outcome_unknown: status.is_server_error(),
         })
     }
 }
@@ -242,6 +251,8 @@ fn transport_failure(err: reqwest::Error) -> Failure {
     Failure {
         error: HttpError::Transport { message },
         retriable,
+        // a failed connect never reached GitLab; anything later may have
+        outcome_unknown: !err.is_connect(),
     }
 }
 

@@ -1,5 +1,6 @@
-//! Running the `git` program for the bytes git alone defines: `format-patch` output and
-//! `patch-id --stable` values.
+//! Running the `git` program for the bytes and semantics git alone defines: `format-patch`
+//! output, `patch-id --stable` values, and for update-source-git the revision-range
+//! language (`rev-list`), git's rename detection (`diff-tree -M`) and `git apply`.
 
 use std::ffi::OsString;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -162,6 +163,95 @@ impl GitCli {
         let out = self.run(dir, &["patch-id".into(), "--stable".into()], Some(input))?;
         Ok(String::from_utf8_lossy(&out).into_owned())
     }
+}
+
+impl GitCli {
+    /// `git rev-list --reverse RANGE --` in `dir`: the commits of a revision range (git's
+    /// whole range syntax), oldest first, in `rev-list`'s date order reversed.
+    pub fn rev_list_reverse(&self, dir: &Path, range: &str) -> Result<Vec<String>, GitError> {
+        let out = self.run(
+            dir,
+            &[
+                "rev-list".into(),
+                "--reverse".into(),
+                range.into(),
+                "--".into(),
+            ],
+            None,
+        )?;
+        Ok(String::from_utf8_lossy(&out)
+            .lines()
+            .map(str::to_string)
+            .collect())
+    }
+
+    /// `git diff-tree -r -M --name-status -z` of a commit against its parent (`--root`
+    /// against the empty tree when it has none): the changed files with git's rename
+    /// detection, in git's order.
+    pub fn diff_tree_name_status(
+        &self,
+        dir: &Path,
+        parent: Option<&str>,
+        commit: &str,
+    ) -> Result<Vec<u8>, GitError> {
+        let mut args: Vec<OsString> = ["diff-tree", "-r", "-M", "--name-status", "-z"]
+            .into_iter()
+            .map(OsString::from)
+            .collect();
+        push_revisions(&mut args, parent, commit);
+        self.run(dir, &args, None)
+    }
+
+    /// `git diff-tree -p --binary --full-index -M` of a commit against its parent (or
+    /// `--root`): the same files as [`GitCli::diff_tree_name_status`], in the same order, with
+    /// binary changes as `GIT binary patch` data that `git apply` can carry.
+    pub fn diff_tree_patch(
+        &self,
+        dir: &Path,
+        parent: Option<&str>,
+        commit: &str,
+    ) -> Result<Vec<u8>, GitError> {
+        let mut args: Vec<OsString> = [
+            "diff-tree",
+            "-r",
+            "-M",
+            "-p",
+            "--binary",
+            "--full-index",
+            "--no-color",
+            "--no-ext-diff",
+            "--no-textconv",
+        ]
+        .into_iter()
+        .map(OsString::from)
+        .collect();
+        push_revisions(&mut args, parent, commit);
+        self.run(dir, &args, None)
+    }
+
+    /// `git apply --directory=DIRECTORY -` in the work tree `dir` (no `--index`, no fuzz):
+    /// every path of `patch` — diff headers, `rename from`/`rename to` — is put under
+    /// `DIRECTORY`, and the content lines are left alone.
+    pub fn apply(&self, dir: &Path, directory: &str, patch: &[u8]) -> Result<(), GitError> {
+        self.run(
+            dir,
+            &[
+                "apply".into(),
+                format!("--directory={directory}").into(),
+                "-".into(),
+            ],
+            Some(patch),
+        )
+        .map(|_| ())
+    }
+}
+
+fn push_revisions(args: &mut Vec<OsString>, parent: Option<&str>, commit: &str) {
+    match parent {
+        Some(parent) => args.push(parent.into()),
+        None => args.push("--root".into()),
+    }
+    args.push(commit.into());
 }
 
 /// packit's argv for `git format-patch`.

@@ -1,5 +1,6 @@
 //! The git boundary. `git` itself runs only where git defines the bytes
-//! (`format-patch`, `patch-id`); everything else — reading commits, walking history,
+//! (`format-patch`, `patch-id`) or the semantics (`rev-list` ranges, `diff-tree -M` renames,
+//! `apply`, for update-source-git); everything else — reading commits, walking history,
 //! the index, committing, fetching and pushing — goes through git2 in-process.
 //!
 //! Nothing here decides anything about packit semantics; that lives in `convert`.
@@ -11,7 +12,7 @@ mod repo;
 
 pub use cli::{FormatPatchRun, GitCli, GitEnv};
 pub use history::{ancestry_path, date_order_walk, first_matching_commit, linearized_head};
-pub use remote::{Credentials, fetch, force_push};
+pub use remote::{Credentials, LeasePush, fetch, force_push, push_with_lease, remote_ref};
 pub use repo::{Identity, Repo};
 
 use std::path::PathBuf;

@@ -97,3 +97,86 @@ pub fn force_push(
     }
     Ok(())
 }
+
+/// What a push with an expected old value did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LeasePush {
+    /// The remote ref held the expected value and now holds ours.
+    Pushed,
+    /// The remote ref did not hold the expected value, or the server refused the
+    /// update (its message, if any: e.g. a lost ref-lock race): nothing was changed.
+    Stale(Option<String>),
+}
+
+/// Pushes `local_ref` to `remote_ref` at `url` only if the remote ref still holds
+/// `expected` (`None`: does not exist) — git's `--force-with-lease=<ref>:<expected>`.
+/// The advertisement of the push connection is compared with `expected`, and the same
+/// advertised value goes out as the old value of the update, which the server checks
+/// under its ref lock: a push that races in between is rejected, not overwritten.
+pub fn push_with_lease(
+    repo: &Repository,
+    url: &str,
+    local_ref: &str,
+    remote_ref: &str,
+    expected: Option<git2::Oid>,
+    credentials: &Credentials,
+) -> Result<LeasePush, GitError> {
+    let mut remote = repo
+        .remote_anonymous(url)
+        .map_err(GitError::git2(format!("invalid remote URL {url}")))?;
+    let mut connection = remote
+        .connect_auth(git2::Direction::Push, Some(credentials.callbacks()), None)
+        .map_err(GitError::git2(format!(
+            "cannot connect to {url} for a push"
+        )))?;
+    let advertised = connection
+        .list()
+        .map_err(GitError::git2(format!("cannot list the refs of {url}")))?
+        .iter()
+        .find(|head| head.name() == remote_ref)
+        .map(git2::RemoteHead::oid);
+    if advertised != expected {
+        return Ok(LeasePush::Stale(None));
+    }
+    let mut callbacks = credentials.callbacks();
+    let rejected = std::rc::Rc::new(std::cell::RefCell::new(None::<String>));
+    let rejected_in_cb = rejected.clone();
+    callbacks.push_update_reference(move |refname, status| {
+        if let Some(message) = status {
+            *rejected_in_cb.borrow_mut() = Some(format!("{refname}: {message}"));
+        }
+        Ok(())
+    });
+    let mut options = PushOptions::new();
+    options.remote_callbacks(callbacks);
+    let refspec = format!("+{local_ref}:{remote_ref}");
+    connection
+        .remote()
+        .push(&[refspec.as_str()], Some(&mut options))
+        .map_err(GitError::git2(format!("cannot push to {url}")))?;
+    if let Some(message) = rejected.borrow_mut().take() {
+        return Ok(LeasePush::Stale(Some(message)));
+    }
+    Ok(LeasePush::Pushed)
+}
+
+/// The value of `remote_ref` at `url` (`git ls-remote <url> <ref>`); `None` when absent.
+pub fn remote_ref(
+    repo: &Repository,
+    url: &str,
+    remote_ref: &str,
+    credentials: &Credentials,
+) -> Result<Option<git2::Oid>, GitError> {
+    let mut remote = repo
+        .remote_anonymous(url)
+        .map_err(GitError::git2(format!("invalid remote URL {url}")))?;
+    let connection = remote
+        .connect_auth(git2::Direction::Fetch, Some(credentials.callbacks()), None)
+        .map_err(GitError::git2(format!("cannot connect to {url}")))?;
+    Ok(connection
+        .list()
+        .map_err(GitError::git2(format!("cannot list the refs of {url}")))?
+        .iter()
+        .find(|head| head.name() == remote_ref)
+        .map(git2::RemoteHead::oid))
+}

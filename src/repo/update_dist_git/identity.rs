@@ -1,15 +1,16 @@
-//! Who commits in dist-git when srcgit runs like `git commit`: the `GIT_AUTHOR_*` /
-//! `GIT_COMMITTER_*` environment, else `user.name` / `user.email`, and git's date forms.
+//! Who commits when srcgit runs like `git commit` (in dist-git, or in source-git for
+//! update-source-git): the `GIT_AUTHOR_*` / `GIT_COMMITTER_*` environment, else
+//! `user.name` / `user.email`, and git's date forms.
 
-use super::UpdateError;
 use crate::repo::git::{Identity, Repo};
 
 /// Author and committer like `git commit`: `GIT_{AUTHOR,COMMITTER}_{NAME,EMAIL,DATE}`,
-/// else `user.name` / `user.email` and the current time.
-pub(super) fn identity_from_env(repo: &Repo) -> Result<(Identity, Identity), UpdateError> {
+/// else `user.name` / `user.email` and the current time. `label` names the repository in
+/// the error (`dist-git`, `source-git`).
+pub(crate) fn identity_from_env(repo: &Repo, label: &str) -> Result<(Identity, Identity), String> {
     let config = repo.git2().config().ok();
     let from_config = |key: &str| config.as_ref().and_then(|c| c.get_string(key).ok());
-    let one = |kind: &str| -> Result<Identity, UpdateError> {
+    let one = |kind: &str| -> Result<Identity, String> {
         let var = |field: &str| {
             std::env::var(format!("GIT_{kind}_{field}"))
                 .ok()
@@ -20,16 +21,13 @@ pub(super) fn identity_from_env(repo: &Repo) -> Result<(Identity, Identity), Upd
             .or_else(|| from_config("user.email"))
             .or_else(|| std::env::var("EMAIL").ok());
         let (Some(name), Some(email)) = (name, email) else {
-            return Err(UpdateError::Identity(
-                "cannot commit in dist-git: tell git who you are (git config user.name / user.email)".into(),
+            return Err(format!(
+                "cannot commit in {label}: tell git who you are (git config user.name / user.email)"
             ));
         };
         let (time, offset_minutes) = match var("DATE") {
-            Some(date) => parse_git_date(&date).ok_or_else(|| {
-                UpdateError::Identity(format!(
-                    "GIT_{kind}_DATE={date:?} is not a date git understands"
-                ))
-            })?,
+            Some(date) => parse_git_date(&date)
+                .ok_or_else(|| format!("GIT_{kind}_DATE={date:?} is not a date git understands"))?,
             None => (now_seconds(), 0),
         };
         Ok(Identity {

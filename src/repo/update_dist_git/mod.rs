@@ -8,6 +8,7 @@
 mod identity;
 mod patches;
 
+pub(crate) use identity::identity_from_env;
 pub use identity::parse_git_date;
 
 use std::collections::BTreeMap;
@@ -270,7 +271,9 @@ pub fn update_dist_git(opts: &UpdateOptions) -> Result<UpdateOutcome, UpdateErro
         .map(|m| commit_message(m, source_head));
     let identity = match (&message, &opts.identity) {
         (Some(_), Some(ids)) => Some(ids.clone()),
-        (Some(_), None) => Some(identity::identity_from_env(&dist_git)?),
+        (Some(_), None) => Some(
+            identity::identity_from_env(&dist_git, "dist-git").map_err(UpdateError::Identity)?,
+        ),
         (None, _) => None,
     };
     apply(&change, &source_root, &dist_git, &dist_root)?;

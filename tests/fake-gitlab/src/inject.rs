@@ -27,7 +27,10 @@ pub struct Reply {
 
 /// An injection rule: requests whose method and path match are answered with
 /// [`Reply`] (or merely delayed) instead of reaching the fake, for the next N
-/// matches (default 1).
+/// matches (default 1). With [`Rule::after_work`] the fake first does the work
+/// and only then answers with the reply (GitLab did it, the answer was lost);
+/// with [`Rule::probability`] a match fires only sometimes, and a rule that does
+/// not fire lets the next matching rule have its turn.
 #[derive(Clone, Debug)]
 pub struct Rule {
     method: Option<String>,
@@ -35,6 +38,8 @@ pub struct Rule {
     times: Option<usize>,
     reply: Option<Reply>,
     delay: Option<Duration>,
+    after_work: bool,
+    probability: Option<(f64, u64)>,
 }
 
 impl Rule {
@@ -58,7 +63,31 @@ impl Rule {
                 body: json!({"message": "500 Internal Server Error"}).to_string(),
             }),
             delay: None,
+            after_work: false,
+            probability: None,
         })
+    }
+
+    /// Lets the request reach the fake (the work is done: the fork, MR, note,
+    /// status or pipeline exists) and then answers with the reply instead of the
+    /// real answer: a lost answer, as a load balancer's 502 after the backend
+    /// committed, or a reset connection, looks to the client.
+    pub fn after_work(mut self) -> Self {
+        self.after_work = true;
+        self
+    }
+
+    /// "Do the work, then fail the answer" with nginx's 502 page.
+    pub fn lost_answer(self) -> Self {
+        self.bad_gateway().after_work()
+    }
+
+    /// Fires on a match only with probability `p` (0..=1), drawn from a
+    /// generator seeded with `seed` (reproducible runs). Unfired matches do not
+    /// count towards [`Rule::times`].
+    pub fn probability(mut self, p: f64, seed: u64) -> Self {
+        self.probability = Some((p.clamp(0.0, 1.0), seed));
+        self
     }
 
     /// Applies to the next `n` matching requests.
@@ -178,6 +207,47 @@ pub(crate) struct RuleEntry {
     pub id: u64,
     pub rule: Rule,
     pub hits: usize,
+    /// State of the rule's random generator (see [`Rule::probability`]).
+    pub rng: u64,
+}
+
+impl RuleEntry {
+    pub(crate) fn new(id: u64, rule: Rule) -> RuleEntry {
+        let seed = rule.probability.map_or(0, |(_, seed)| seed);
+        RuleEntry {
+            id,
+            rule,
+            hits: 0,
+            // splitmix64 of the seed, so that seeds 0, 1, 2… give unrelated streams
+            rng: splitmix64(seed.wrapping_add(0x9e37_79b9_7f4a_7c15)) | 1,
+        }
+    }
+
+    /// Whether a matching request fires this rule (always, unless it has a probability).
+    fn fires(&mut self) -> bool {
+        let Some((p, _)) = self.rule.probability else {
+            return true;
+        };
+        // xorshift64*
+        self.rng ^= self.rng >> 12;
+        self.rng ^= self.rng << 25;
+        self.rng ^= self.rng >> 27;
+        let sample = self.rng.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 11;
+        (sample as f64 / (1u64 << 53) as f64) < p
+    }
+}
+
+fn splitmix64(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// What the middleware does with a request.
+pub(crate) struct Matched {
+    reply: Option<Reply>,
+    delay: Option<Duration>,
+    after_work: bool,
 }
 
 /// One request as the fake saw it.
@@ -306,7 +376,11 @@ pub(crate) async fn middleware(
         (req, None)
     };
 
-    let (reply, delay) = app.match_rule(&method, &raw_path, &decoded);
+    let Matched {
+        reply,
+        delay,
+        after_work,
+    } = app.match_rule(&method, &raw_path, &decoded);
     if let Some(d) = delay {
         tokio::time::sleep(d).await;
     }
@@ -314,6 +388,10 @@ pub(crate) async fn middleware(
     let mut rate_limited = false;
     let resp = if let Some(r) = reply {
         injected = true;
+        if after_work {
+            // the work happens; its answer is dropped
+            let _ = next.run(req).await;
+        }
         build_reply(&r)
     } else if let Some(wait) = app.rate_limit(user.as_deref()) {
         rate_limited = true;
@@ -347,21 +425,27 @@ pub(crate) async fn middleware(
 }
 
 impl crate::server::Shared {
-    fn match_rule(
-        &self,
-        method: &str,
-        raw: &str,
-        decoded: &str,
-    ) -> (Option<Reply>, Option<Duration>) {
+    fn match_rule(&self, method: &str, raw: &str, decoded: &str) -> Matched {
         let mut rules = self.rules.lock().unwrap_or_else(|p| p.into_inner());
-        let Some(pos) = rules.iter().position(|e| {
-            e.rule.matches(method, raw, decoded) && e.rule.times.is_none_or(|t| e.hits < t)
-        }) else {
-            return (None, None);
-        };
-        let e = &mut rules[pos];
-        e.hits += 1;
-        (e.rule.reply.clone(), e.rule.delay)
+        for e in rules.iter_mut() {
+            if !e.rule.matches(method, raw, decoded) || e.rule.times.is_some_and(|t| e.hits >= t) {
+                continue;
+            }
+            if !e.fires() {
+                continue;
+            }
+            e.hits += 1;
+            return Matched {
+                reply: e.rule.reply.clone(),
+                delay: e.rule.delay,
+                after_work: e.rule.after_work && e.rule.reply.is_some(),
+            };
+        }
+        Matched {
+            reply: None,
+            delay: None,
+            after_work: false,
+        }
     }
 
     fn rate_limit(&self, user: Option<&str>) -> Option<u64> {
@@ -404,6 +488,20 @@ mod tests {
             "/api/v4/projects/group%2Fproj/statuses/abc",
             "/api/v4/projects/group/proj/statuses/abc"
         ));
+    }
+
+    #[test]
+    fn probability_fires_about_as_often_as_asked_and_reproducibly() {
+        let count = |seed| {
+            let mut e = RuleEntry::new(1, Rule::new("*", "x").probability(0.2, seed));
+            (0..10_000).filter(|_| e.fires()).count()
+        };
+        let n = count(7);
+        assert!((1_800..2_200).contains(&n), "{n}");
+        assert_eq!(count(7), n, "same seed, same sequence");
+        assert_ne!(count(8), n);
+        let mut always = RuleEntry::new(2, Rule::new("*", "x"));
+        assert!((0..100).all(|_| always.fires()));
     }
 
     #[test]

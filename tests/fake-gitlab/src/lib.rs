@@ -67,10 +67,12 @@ mod observe;
 mod pipelines;
 mod projects;
 mod seed;
+mod seed_lifecycle;
 mod server;
 mod specs;
 mod state;
 mod statuses;
+mod tokens;
 
 pub use clock::{Clock, Timestamp};
 pub use git::CommitInfo;

@@ -23,7 +23,7 @@ impl FakeGitLab {
             .rules
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .push(RuleEntry { id, rule, hits: 0 });
+            .push(RuleEntry::new(id, rule));
         RuleHandle(id)
     }
 

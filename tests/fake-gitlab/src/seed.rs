@@ -122,6 +122,7 @@ impl FakeGitLab {
                 value,
                 user_id: id,
                 scopes,
+                expires_at: None,
             });
         }
         st.users.insert(id, user.clone());
@@ -139,6 +140,7 @@ impl FakeGitLab {
             value: token.to_string(),
             user_id: uid,
             scopes: scopes.iter().map(|s| s.to_string()).collect(),
+            expires_at: None,
         });
         Ok(())
     }

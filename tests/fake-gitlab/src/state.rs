@@ -15,6 +15,8 @@ pub(crate) struct Token {
     pub value: String,
     pub user_id: Id,
     pub scopes: Vec<String>,
+    /// `YYYY-MM-DD`, shown by `GET /personal_access_tokens/self` only.
+    pub expires_at: Option<String>,
 }
 
 /// Work the fake does later in virtual time.
@@ -227,7 +229,7 @@ impl State {
 
     // ---------- permissions ----------
 
-    fn namespace_chain(&self, mut ns: Option<Id>) -> Vec<&Namespace> {
+    pub(crate) fn namespace_chain(&self, mut ns: Option<Id>) -> Vec<&Namespace> {
         let mut out = Vec::new();
         while let Some(id) = ns {
             match self.namespaces.get(&id) {

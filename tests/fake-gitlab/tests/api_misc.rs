@@ -309,3 +309,66 @@ async fn request_log_redacts_tokens() {
         "{body}"
     );
 }
+
+#[tokio::test]
+async fn a_lost_answer_does_the_work_and_a_repeat_meets_what_exists() {
+    let w = world(Clock::manual());
+    let mr = source_git_mr(&w);
+    // note: created, but the client sees a 502
+    let h = w.gl.inject(Rule::new("POST", r"/notes$").lost_answer());
+    let notes_path = format!("/projects/{}/merge_requests/{}/notes", enc(SRC), mr.iid);
+    let r = post(&w.gl, BOT_TOKEN, &notes_path)
+        .json(&json!({"body": "hello"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 502);
+    assert_eq!(w.gl.rule_hits(h), 1);
+    assert_eq!(
+        w.gl.notes(SRC, mr.iid)
+            .iter()
+            .filter(|n| n.body == "hello")
+            .count(),
+        1
+    );
+    // fork: created, 502; the repeat gets GitLab's 409
+    w.gl.add_project_member(RPMS, "outsider", AccessLevel::Reporter)
+        .unwrap();
+    w.gl.inject(Rule::new("POST", r"/fork$").lost_answer());
+    let fork_path = format!("/projects/{}/fork", enc(RPMS));
+    let body = json!({"namespace_path": "outsider"});
+    let r = post(&w.gl, OUTSIDER_TOKEN, &fork_path)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 502);
+    let fork = w.gl.project("outsider/foo").expect("the fork was created");
+    assert_eq!(fork.forked_from_id, Some(w.gl.project(RPMS).unwrap().id));
+    let (s, b) = json(post(&w.gl, OUTSIDER_TOKEN, &fork_path).json(&body)).await;
+    assert_eq!(
+        (s, b),
+        (
+            409,
+            json!({"message": {"name": ["has already been taken"], "path": ["has already been taken"]}})
+        )
+    );
+    // a rule with a probability fires about that often, the others pass
+    let h = w.gl.inject(
+        Rule::new("GET", r"/user$")
+            .internal_error()
+            .always()
+            .probability(0.5, 3),
+    );
+    let mut failed = 0;
+    for _ in 0..40 {
+        let r = get(&w.gl, BOT_TOKEN, "/user").send().await.unwrap();
+        if r.status() == 500 {
+            failed += 1;
+        } else {
+            assert_eq!(r.status(), 200);
+        }
+    }
+    assert_eq!(w.gl.rule_hits(h), failed);
+    assert!((8..=32).contains(&failed), "{failed}");
+}

@@ -289,3 +289,90 @@ async fn injected_409_on_status_post() {
     assert_eq!(log.len(), 2);
     assert!(log[0].injected && !log[1].injected);
 }
+
+/// A contributor's MR whose head commit exists only in the fork and, in the target, only
+/// under `refs/merge-requests/<iid>/head` (no branch of the target holds it).
+fn fork_only_mr(w: &World) -> MergeRequest {
+    let clone = w.tmp.path().join("contrib");
+    git(
+        w.tmp.path(),
+        &[
+            "clone",
+            "-q",
+            "-b",
+            "fix",
+            &w.gl.authenticated_clone_url(FORK, CONTRIB_TOKEN).unwrap(),
+            &clone.display().to_string(),
+        ],
+    );
+    std::fs::write(clone.join("NEWS"), "only in the fork\n").unwrap();
+    git(&clone, &["add", "NEWS"]);
+    git(&clone, &["commit", "-q", "-m", "Only in the fork"]);
+    git(
+        &clone,
+        &["push", "-q", "origin", "HEAD:refs/heads/only-in-fork"],
+    );
+    w.gl.create_merge_request(
+        MrSpec::new(FORK, "only-in-fork", SRC, "c10s", "contributor").title("t"),
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn status_ref_resolution_follows_gitlab_for_a_sha_only_the_mr_ref_holds() {
+    let w = world(Clock::manual());
+    w.gl.add_group_member(
+        "redhat/centos-stream/src",
+        "srcgit-bot",
+        AccessLevel::Developer,
+    )
+    .unwrap();
+    let mr = fork_only_mr(&w);
+    let path = format!("/projects/{}/statuses/{}", enc(SRC), mr.sha);
+    // no pipeline of the target at that sha, no branch containing it, no ref → 404
+    let (s, b) =
+        json(post(&w.gl, BOT_TOKEN, &path).json(&json!({"state": "running", "name": "x"}))).await;
+    assert_eq!(
+        (s, b),
+        (
+            404,
+            json!({"message": "404 References for commit Not Found"})
+        )
+    );
+    assert!(
+        w.gl.statuses(SRC, &mr.sha).is_empty(),
+        "nothing was created"
+    );
+    // with the MR ref → a new external pipeline on that ref
+    let mr_ref = format!("refs/merge-requests/{}/head", mr.iid);
+    let (s, b) = json(
+        post(&w.gl, BOT_TOKEN, &path)
+            .json(&json!({"state": "running", "name": "x", "ref": mr_ref})),
+    )
+    .await;
+    assert_eq!(s, 201, "{b}");
+    assert_eq!(b["ref"], mr_ref);
+    let p = w.gl.pipeline(b["pipeline_id"].as_u64().unwrap()).unwrap();
+    assert_eq!(
+        (p.source.as_str(), p.ref_name.as_str()),
+        ("external", mr_ref.as_str())
+    );
+    // the pipeline now holds the sha: the ref is taken from it when omitted
+    let (s, b) =
+        json(post(&w.gl, BOT_TOKEN, &path).json(&json!({"state": "success", "name": "x"}))).await;
+    assert_eq!(
+        (s, b["ref"].clone(), b["pipeline_id"].clone()),
+        (201, json!(mr_ref), json!(p.id))
+    );
+    // the bot is a stranger in the contributor's fork: 404 for a private fork
+    let (s, _) = json(
+        post(
+            &w.gl,
+            BOT_TOKEN,
+            &format!("/projects/{}/statuses/{}", enc(FORK), mr.sha),
+        )
+        .json(&json!({"state": "running", "name": "x"})),
+    )
+    .await;
+    assert!(s == 403 || s == 404, "{s}");
+}

@@ -1,7 +1,9 @@
 //! REST API under `/api/v4`: request parsing (query string, form and JSON
 //! bodies, like Grape), errors in GitLab's shapes, authentication, pagination.
 
+mod groups;
 mod merge_requests;
+mod mr_lists;
 mod notes;
 mod pipelines;
 mod projects;
@@ -435,6 +437,20 @@ pub(crate) fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v4/user", get(projects::current_user))
         .route("/api/v4/version", get(projects::version))
+        .route("/api/v4/merge_requests", get(mr_lists::list_mine))
+        .route(
+            "/api/v4/groups/{id}/merge_requests",
+            get(mr_lists::list_group),
+        )
+        .route(
+            "/api/v4/personal_access_tokens/self",
+            get(groups::token_self),
+        )
+        .route("/api/v4/groups/{id}", get(groups::get_group))
+        .route(
+            "/api/v4/groups/{id}/members/all/{user_id}",
+            get(groups::get_member_all),
+        )
         .route(p, get(projects::get_project))
         .route(&format!("{p}/fork"), post(projects::fork))
         .route(&format!("{p}/forks"), get(projects::list_forks))
