@@ -545,3 +545,33 @@ fn a_successful_conversion_leaves_no_scratch_and_writes_regular_files() {
     assert!(state.contains("scratch []"), "{state}");
     assert!(state.contains("hello-comma.patch file 100644"), "{state}");
 }
+
+// ---- update-source-git reads through the same boundary --------------------------------
+
+#[test]
+fn update_source_git_refuses_a_linked_config_and_the_same_repository_twice() {
+    let s = Setup::new();
+    let target = s.outside.join("config.toml");
+    s.source_git_commit("Link the config", |sg| {
+        let yaml = sg.join(".distro/source-git.yaml");
+        std::fs::remove_file(&yaml).unwrap();
+        symlink(&target, &yaml).unwrap();
+    });
+    let (sg, dg) = (s.sg.display().to_string(), s.dg.display().to_string());
+    let before = dist_git_state(&s.sg);
+    let out = run_srcgit(&["update-source-git", &dg, &sg], s.tmp.path());
+    assert_eq!(out.code, Some(2), "{out:#?}");
+    assert!(out.stderr.contains("symbolic link"), "{out:#?}");
+    assert!(!out.stderr.contains(HOST_SECRET), "{out:#?}");
+    assert_eq!(dist_git_state(&s.sg), before);
+    let out = run_srcgit(
+        &["update-source-git", "-f", &sg, &sg, "HEAD~1.."],
+        s.tmp.path(),
+    );
+    assert_eq!(out.code, Some(2), "{out:#?}");
+    assert!(
+        out.stderr.contains("two different repositories"),
+        "{out:#?}"
+    );
+    assert_eq!(dist_git_state(&s.sg), before);
+}

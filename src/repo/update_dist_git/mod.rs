@@ -284,19 +284,25 @@ pub fn update_dist_git(opts: &UpdateOptions) -> Result<UpdateOutcome, UpdateErro
     Ok(UpdateOutcome::Updated(change.summary))
 }
 
-/// Refuses the same repository twice, or one inside the other: the sync would delete
-/// one's files from the other.
-fn check_distinct(source_git: &Repo, dist_git: &Repo) -> Result<(), UpdateError> {
+/// The two work trees (canonical) when they are the same repository or one is inside the
+/// other; `None` when they are two separate repositories.
+pub(crate) fn nested_or_same(source_git: &Repo, dist_git: &Repo) -> Option<(PathBuf, PathBuf)> {
     let canon = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
     let (sg, dg) = (canon(source_git.workdir()), canon(dist_git.workdir()));
     let (sg_git, dg_git) = (canon(source_git.git_dir()), canon(dist_git.git_dir()));
-    if sg.starts_with(&dg) || dg.starts_with(&sg) || sg_git == dg_git {
-        return Err(UpdateError::SameRepository {
-            source_git: sg,
-            dist_git: dg,
-        });
+    (sg.starts_with(&dg) || dg.starts_with(&sg) || sg_git == dg_git).then_some((sg, dg))
+}
+
+/// Refuses the same repository twice, or one inside the other: the sync would delete
+/// one's files from the other.
+fn check_distinct(source_git: &Repo, dist_git: &Repo) -> Result<(), UpdateError> {
+    match nested_or_same(source_git, dist_git) {
+        Some((source_git, dist_git)) => Err(UpdateError::SameRepository {
+            source_git,
+            dist_git,
+        }),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 #[tracing::instrument(level = "debug", skip_all)]
