@@ -95,6 +95,26 @@ echo "== job result: $result"
 
 # The runner reports the job's result to GitLab; the test GitLab prints what srcgit left.
 echo "finish $result" >&3
+
+if [ "$result" = success ]; then
+    echo
+    echo "== between jobs: the packager closes the source-git MR; the reconcile timer's next sweep"
+    rm -f "$work/closed" "$work/shown"
+    echo "close-source" >&3
+    for _ in $(seq 1 100); do [ -f "$work/closed" ] && break; sleep 0.1; done
+    echo "\$ srcgit reconcile --dry-run"
+    env -i "PATH=$PATH" "HOME=$runner" "$SRCGIT" --config "$work/srcgit.toml" reconcile --dry-run
+    echo "\$ srcgit reconcile"
+    env -i "PATH=$PATH" "HOME=$runner" "$SRCGIT" --config "$work/srcgit.toml" reconcile
+    echo "\$ srcgit reconcile    # again: nothing left to do"
+    env -i "PATH=$PATH" "HOME=$runner" "$SRCGIT" --config "$work/srcgit.toml" reconcile
+    echo "show-rpms" >&3
+    for _ in $(seq 1 100); do [ -f "$work/shown" ] && break; sleep 0.1; done
+    echo "\$ srcgit history redhat/centos-stream/src/hello!1"
+    env -i "PATH=$PATH" "HOME=$runner" "$SRCGIT" --config "$work/srcgit.toml" history 'redhat/centos-stream/src/hello!1'
+    echo "\$ srcgit pairs --state all"
+    env -i "PATH=$PATH" "HOME=$runner" "$SRCGIT" --config "$work/srcgit.toml" pairs --state all
+fi
 stop_gitlab
 trap - EXIT
 echo

@@ -66,4 +66,18 @@ fn the_mr_demo_runs_the_whole_job() {
         "{stdout}"
     );
     assert!(stdout.contains("failed (allowed to fail)"), "{stdout}");
+    // between jobs: the packager closes the source MR, the sweep closes the rpms MR
+    assert!(
+        stdout.contains(
+            "redhat/centos-stream/src/hello!1 ↔ redhat/centos-stream/rpms/hello!1: would close the dist-git MR"
+        ) && stdout.contains(
+            "redhat/centos-stream/src/hello!1 ↔ redhat/centos-stream/rpms/hello!1: closed the dist-git MR (the source-git MR was closed)"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("redhat/centos-stream/rpms/hello!1: closed"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("closed (source-closed)"), "{stdout}");
 }

@@ -111,6 +111,7 @@ impl Report {
                     name.replace(|c: char| !c.is_ascii_alphanumeric(), "_")
                 ),
                 &format!("last {TRACE_TAIL_LINES} lines of {name}"),
+                false,
             );
             for line in tail.lines() {
                 log.line(line);
@@ -175,7 +176,13 @@ pub async fn downstream_pipeline<F: Forge>(
             .line("srcgit: GitLab created no pipeline for the pushed commit; asking for one");
     } else {
         let pipelines = ctx.forge.merge_request_pipelines(rpms.id, iid).await?;
-        if let Some(p) = newest_for(pipelines, dist_git_sha)
+        let newest = newest_for(pipelines, dist_git_sha);
+        if ctx.job.request.retry_failed
+            && let Some(p) = &newest
+        {
+            return retry_failed_jobs(ctx, p).await.and_then(follow);
+        }
+        if let Some(p) = newest
             && !p.status.pipeline_finished()
         {
             ctx.out.line(
@@ -187,6 +194,41 @@ pub async fn downstream_pipeline<F: Forge>(
             .line("srcgit: rerun with nothing new; asking GitLab for a new dist-git pipeline");
     }
     follow(request_pipeline(ctx, rpms, iid, dist_git_sha).await?)
+}
+
+/// `SRCGIT_RETRY=failed`: retries the failed (and canceled) jobs of `pipeline` in place,
+/// instead of asking for a new pipeline, and returns it to be mirrored again. A pipeline
+/// with nothing failed is mirrored as it is.
+async fn retry_failed_jobs<F: Forge>(
+    ctx: &Context<'_, F>,
+    pipeline: &Pipeline,
+) -> Result<Pipeline, BridgeError> {
+    let jobs = ctx
+        .forge
+        .pipeline_jobs(pipeline.project_id, pipeline.id)
+        .await?;
+    let failed: Vec<&str> = jobs
+        .iter()
+        .filter(|j| matches!(j.status, CiStatus::Failed | CiStatus::Canceled))
+        .map(|j| j.name.as_str())
+        .collect();
+    if failed.is_empty() {
+        ctx.out.line(&format!(
+            "srcgit: SRCGIT_RETRY=failed, but no job of dist-git pipeline {} failed; mirroring it as it is",
+            pipeline.web_url
+        ));
+        return Ok(pipeline.clone());
+    }
+    ctx.out.line(&format!(
+        "srcgit: SRCGIT_RETRY=failed: retrying {} in dist-git pipeline {}",
+        failed.join(", "),
+        pipeline.web_url
+    ));
+    // Retrying is idempotent: a repeat after a lost answer retries nothing new.
+    Ok(ctx
+        .forge
+        .retry_pipeline(pipeline.project_id, pipeline.id)
+        .await?)
 }
 
 /// The newest MR pipeline for `sha` (the list is MR pipelines first, newest first).
@@ -427,8 +469,11 @@ pub async fn mirror<F: Forge>(
     };
     let started = Instant::now();
     let result = poll_until_finished(&mut mirror, pipeline, started).await;
-    if result.is_err() {
-        mirror.cancel_open().await;
+    match &result {
+        // Handed over: `srcgit reconcile` posts the result when the pipeline finishes.
+        Err(BridgeError::TimedOut(_)) => {}
+        Err(_) => mirror.cancel_open().await,
+        Ok(_) => {}
     }
     result
 }
@@ -440,6 +485,7 @@ async fn poll_until_finished<F: Forge>(
 ) -> Result<Report, BridgeError> {
     let ctx = mirror.ctx;
     let mut last_status = None;
+    let mut last_line = Instant::now();
     loop {
         let current = ctx.forge.pipeline(pipeline.project_id, pipeline.id).await?;
         let jobs = ctx
@@ -453,6 +499,10 @@ async fn poll_until_finished<F: Forge>(
                 current.status.as_str()
             ));
             last_status = Some(current.status);
+            last_line = Instant::now();
+        } else if last_line.elapsed() >= PROGRESS_EVERY {
+            ctx.out.line(&progress_line(&jobs, started.elapsed()));
+            last_line = Instant::now();
         }
         mirror.sync(&current, &jobs).await?;
         if current.status.pipeline_finished() {
@@ -517,6 +567,20 @@ pub async fn cancel_open_statuses<F: Forge>(
     Ok(())
 }
 
+/// A line at least this often while a long downstream pipeline runs, so the job log shows
+/// the job is alive.
+const PROGRESS_EVERY: Duration = Duration::from_secs(60);
+
+/// `srcgit: still running: 3/7 jobs done, 41 min`.
+fn progress_line(jobs: &[Job], elapsed: Duration) -> String {
+    let done = jobs.iter().filter(|j| j.status.pipeline_finished()).count();
+    format!(
+        "srcgit: dist-git pipeline still running: {done}/{} jobs done, {} min",
+        jobs.len(),
+        elapsed.as_secs() / 60
+    )
+}
+
 /// The last `n` lines of `text`.
 fn tail(text: &str, n: usize) -> String {
     let lines: Vec<&str> = text.lines().collect();
@@ -525,7 +589,32 @@ fn tail(text: &str, n: usize) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::tail;
+    use super::*;
+
+    #[test]
+    fn progress_counts_finished_jobs_and_whole_minutes() {
+        let job = |status| Job {
+            id: crate::ids::JobId(1),
+            name: "j".into(),
+            stage: "s".into(),
+            status,
+            allow_failure: false,
+            web_url: String::new(),
+        };
+        let jobs = [
+            job(CiStatus::Success),
+            job(CiStatus::Failed),
+            job(CiStatus::Skipped),
+            job(CiStatus::Running),
+            job(CiStatus::Pending),
+            job(CiStatus::Manual),
+            job(CiStatus::Created),
+        ];
+        assert_eq!(
+            progress_line(&jobs, Duration::from_secs(41 * 60 + 59)),
+            "srcgit: dist-git pipeline still running: 3/7 jobs done, 41 min"
+        );
+    }
 
     #[test]
     fn tail_keeps_the_last_lines() {

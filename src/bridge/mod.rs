@@ -29,6 +29,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::watch;
+use tracing::Instrument;
 
 use crate::forge::{Forge, ForgeError, Project};
 use crate::ids::{CommitSha, JobId, MrIid, PipelineId, ProjectId, ProjectPath};
@@ -52,6 +53,10 @@ pub async fn connect(settings: &Settings) -> Result<crate::forge::gitlab::GitLab
     crate::forge::gitlab::GitLabForge::connect(opts).await
 }
 
+/// The build exit code of a job that handed its downstream pipeline over to reconcile
+/// (`EX_TEMPFAIL`); the CI template lists it under `allow_failure: exit_codes`.
+pub const HANDED_OVER_EXIT_CODE: u8 = 75;
+
 /// The job that asks the bridge to act, as verified by whoever runs it (the executor
 /// reads it from gitlab-runner's `JOB_RESPONSE_FILE`, never from job variables).
 #[derive(Debug, Clone)]
@@ -74,6 +79,17 @@ pub struct JobIdentity {
     pub claimed_source: Option<String>,
     /// `CI_MERGE_REQUEST_PROJECT_ID` + `CI_MERGE_REQUEST_IID` as claimed (checked).
     pub claimed_mr: Option<(ProjectId, MrIid)>,
+    /// What the job asks for beyond a plain sync (its `SRCGIT_*` variables).
+    pub request: JobRequest,
+}
+
+/// What a job may ask for with its own variables (set by the CI template's manual jobs).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct JobRequest {
+    /// `SRCGIT_RECREATE=1`: replace the rpms MR with a fresh one.
+    pub recreate: bool,
+    /// `SRCGIT_RETRY=failed`: retry only the failed jobs of the current rpms pipeline.
+    pub retry_failed: bool,
 }
 
 /// Where the bridge writes what its user reads: the executor's masked job log, or stdout
@@ -81,9 +97,9 @@ pub struct JobIdentity {
 pub trait Output: Send + Sync {
     /// Writes one line.
     fn line(&self, text: &str);
-    /// Opens a collapsible section titled `title`.
-    fn section_start(&self, id: &str, title: &str) {
-        let _ = id;
+    /// Opens a collapsible section titled `title`, folded when `collapsed`.
+    fn section_start(&self, id: &str, title: &str, collapsed: bool) {
+        let _ = (id, collapsed);
         self.line(title);
     }
     /// Closes the section `id`.
@@ -126,8 +142,11 @@ pub enum BridgeError {
     /// The job was canceled (SIGTERM).
     #[error("the job was canceled")]
     Canceled,
-    /// The downstream pipeline did not finish in time.
-    #[error("the dist-git pipeline did not finish within {0:?}")]
+    /// The downstream pipeline did not finish in time: the job hands its statuses over to
+    /// `srcgit reconcile` (exit code [`HANDED_OVER_EXIT_CODE`]).
+    #[error(
+        "the dist-git pipeline did not finish within {0:?}; its statuses stay open and srcgit reconcile posts the result when it finishes"
+    )]
     TimedOut(Duration),
 }
 
@@ -135,7 +154,7 @@ impl BridgeError {
     /// Whether this is the user's change (build failure) rather than infrastructure.
     pub fn is_build_failure(&self) -> bool {
         match self {
-            BridgeError::Build(_) | BridgeError::Canceled => true,
+            BridgeError::Build(_) | BridgeError::Canceled | BridgeError::TimedOut(_) => true,
             BridgeError::Convert(e) => e.is_user_error(),
             BridgeError::Forge(e) => {
                 !e.is_retriable()
@@ -144,10 +163,7 @@ impl BridgeError {
                         ForgeError::Decode { .. } | ForgeError::Unauthorized { .. }
                     )
             }
-            BridgeError::Git(_)
-            | BridgeError::Store(_)
-            | BridgeError::Host(_)
-            | BridgeError::TimedOut(_) => false,
+            BridgeError::Git(_) | BridgeError::Store(_) | BridgeError::Host(_) => false,
         }
     }
 }
@@ -213,11 +229,21 @@ pub async fn mr_job<F: Forge>(ctx: &Context<'_, F>) -> Result<Verdict, BridgeErr
         ended_at: None,
     };
     ctx.store.save_run(&run)?;
-    let result = sync_mr(ctx, &mr, &mut run).await;
+    let span = tracing::info_span!(
+        "mr_job",
+        job.id = %ctx.job.job_id,
+        sg.mr = %format!("{}!{}", mr.target.path, mr.mr.iid),
+        dg.mr = tracing::field::Empty,
+    );
+    let result = sync_mr(ctx, &mr, &mut run).instrument(span).await;
     (run.outcome, run.detail) = match &result {
         Ok(Verdict::Passed) => ("passed".to_string(), String::new()),
         Ok(Verdict::Failed(why)) => ("failed".to_string(), why.clone()),
         Err(BridgeError::Canceled) => ("canceled".to_string(), String::new()),
+        Err(BridgeError::TimedOut(after)) => (
+            "handed-over".to_string(),
+            format!("the dist-git pipeline ran longer than {after:?}; reconcile posts its result"),
+        ),
         Err(e) if e.is_build_failure() => ("failed".to_string(), e.to_string()),
         Err(e) => ("error".to_string(), e.to_string()),
     };
@@ -246,7 +272,14 @@ async fn sync_mr<F: Forge>(
     let branch = naming::fork_branch(&mr.mr.target_branch, mr.mr.iid);
     // Push and MR step under the pair's lease; the mirroring runs without it.
     let lease = lease::acquire(ctx, mr).await?;
-    let Some(pushed) = repos::convert_and_push(ctx, mr, &fork, &branch, &job_dir).await? else {
+    ctx.out.section_start(
+        "srcgit_convert",
+        "srcgit: fetch, convert and push (details)",
+        true,
+    );
+    let pushed = repos::convert_and_push(ctx, mr, &fork, &branch, &job_dir).await;
+    ctx.out.section_end("srcgit_convert");
+    let Some(pushed) = pushed? else {
         ctx.out.line("srcgit: this merge request changes nothing in dist-git; there is nothing to test downstream.");
         return Ok(Verdict::Passed);
     };
@@ -254,9 +287,24 @@ async fn sync_mr<F: Forge>(
     run.dist_git_sha = Some(pushed.dist_git_sha.clone());
     ctx.check_canceled()?;
     lease.renew()?;
-    let rpms_mr = mr::open_or_update(ctx, mr, &fork, &branch, &pushed).await?;
+    let rpms_mr = match mr::open_or_update(ctx, mr, &fork, &branch, &pushed).await? {
+        mr::MrStep::Ready(rpms_mr) => rpms_mr,
+        mr::MrStep::Merged(merged) => {
+            run.dist_git_mr_iid = Some(merged.iid);
+            ctx.out.line(&format!(
+                "srcgit: the dist-git merge request {} was merged, and this merge request has nothing new since; there is nothing to test",
+                merged.web_url
+            ));
+            return Ok(Verdict::Passed);
+        }
+    };
     drop(lease);
     run.dist_git_mr_iid = Some(rpms_mr.mr.iid);
+    tracing::Span::current().record(
+        "dg.mr",
+        tracing::field::display(format!("{}!{}", mr.rpms.path, rpms_mr.mr.iid)),
+    );
+    tracing::info!(url = %rpms_mr.mr.web_url, "rpms merge request ready");
     ctx.store.save_run(run)?;
     ctx.out.line(&format!(
         "srcgit: dist-git merge request: {}",

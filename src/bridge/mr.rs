@@ -77,9 +77,9 @@ pub(super) async fn ensure_fork<F: Forge>(
     Ok(fork)
 }
 
-/// Finds the rpms MR for this source MR: the recorded pair, else an open MR from the fork
-/// branch (a previous run may have died before recording it).
-async fn existing_mr<F: Forge>(
+/// The pair's current rpms MR, in any state: the recorded pair's, else the newest MR from
+/// the fork branch into the rpms project (a previous run, or another host, opened it).
+async fn current_mr<F: Forge>(
     ctx: &Context<'_, F>,
     mr: &VerifiedMr,
     fork: &Project,
@@ -93,13 +93,27 @@ async fn existing_mr<F: Forge>(
             .merge_request(mr.rpms.id, pair.dist_git_mr_iid)
             .await
         {
-            Ok(found) if found.state == "opened" || found.state == "closed" => {
-                return Ok(Some(found));
-            }
-            Ok(_) | Err(ForgeError::NotFound { .. }) => {}
+            Ok(found) => return Ok(Some(found)),
+            Err(ForgeError::NotFound { .. }) => {}
             Err(e) => return Err(e.into()),
         }
     }
+    let from_branch = ctx
+        .forge
+        .merge_requests_from_branch(mr.rpms.id, branch)
+        .await?;
+    Ok(from_branch
+        .into_iter()
+        .find(|m| m.source_project_id == fork.id && m.target_branch == mr.mr.target_branch))
+}
+
+/// The open MR from the fork branch (after GitLab said one exists).
+async fn open_from_branch<F: Forge>(
+    ctx: &Context<'_, F>,
+    mr: &VerifiedMr,
+    fork: &Project,
+    branch: &str,
+) -> Result<Option<MergeRequest>, BridgeError> {
     let open = ctx.forge.open_merge_requests(mr.rpms.id, branch).await?;
     Ok(open
         .into_iter()
@@ -112,53 +126,66 @@ pub(super) struct RpmsMr {
     pub(super) opened: bool,
 }
 
-/// Opens the rpms MR, or updates the existing one, and records the pair.
+/// Where the MR step left the pair.
+pub(super) enum MrStep {
+    /// The rpms MR is open, with the pushed commit.
+    Ready(RpmsMr),
+    /// The rpms MR was merged and the source MR has nothing new since.
+    Merged(MergeRequest),
+}
+
+/// Opens the rpms MR, or updates the existing one, and records the pair. A maintainer's
+/// decision stands: an rpms MR someone else closed is not reopened (a build failure that
+/// says how to get a new one); one the bot closed with its source MR is reopened; after a
+/// merge, new commits open a follow-up MR. `SRCGIT_RECREATE=1` replaces the MR.
 pub(super) async fn open_or_update<F: Forge>(
     ctx: &Context<'_, F>,
     mr: &VerifiedMr,
     fork: &Project,
     branch: &str,
     pushed: &Pushed,
-) -> Result<RpmsMr, BridgeError> {
+) -> Result<MrStep, BridgeError> {
     let source = mr.source_mr();
     let description = naming::rpms_mr_description(&source);
-    let mut opened = false;
-    let rpms_mr = match existing_mr(ctx, mr, fork, branch).await? {
-        Some(found) => update_if_needed(ctx, mr, found, &description).await?,
-        None => {
-            let new = NewMergeRequest {
-                source_project: fork.id,
-                target_project: mr.rpms.id,
-                source_branch: branch.to_string(),
-                target_branch: mr.mr.target_branch.clone(),
-                title: mr.mr.title.clone(),
-                description: description.clone(),
-            };
-            match ctx.forge.create_merge_request(&new).await {
-                Ok(created) => {
-                    ctx.out
-                        .line(&format!("srcgit: opened {}", mr_ref(&mr.rpms, created.iid)));
-                    opened = true;
-                    created
+    let current = current_mr(ctx, mr, fork, branch).await?;
+    let (rpms_mr, opened) = match current {
+        Some(old) if ctx.job.request.recreate => (
+            recreate(ctx, mr, fork, branch, &old, &description).await?,
+            true,
+        ),
+        Some(found) if found.state == "merged" => {
+            if !pushed.new_commit {
+                return Ok(MrStep::Merged(found));
+            }
+            ctx.out.line(&format!(
+                "srcgit: {} was merged; opening a new dist-git merge request for the commits after it",
+                mr_ref(&mr.rpms, found.iid)
+            ));
+            (create(ctx, mr, fork, branch, &description).await?, true)
+        }
+        Some(found) if found.state == "closed" => {
+            let bot = ctx.forge.current_user().await?.username;
+            match found.closed_by.as_deref() {
+                Some(who) if who == bot => {
+                    ctx.out.line(&format!(
+                        "srcgit: reopening {} (srcgit closed it with the source-git merge request)",
+                        mr_ref(&mr.rpms, found.iid)
+                    ));
+                    (update_if_needed(ctx, mr, found, &description).await?, false)
                 }
-                // GitLab: "Another open merge request already exists for this source
-                // branch" — our own request whose answer was lost (the client repeated
-                // it), or a twin job's: adopt the open MR from the fork branch.
-                Err(ForgeError::Conflict { .. }) => match existing_mr(ctx, mr, fork, branch).await?
-                {
-                    Some(found) => {
-                        opened = true;
-                        update_if_needed(ctx, mr, found, &description).await?
-                    }
-                    None => {
-                        return Err(BridgeError::Host(format!(
-                            "GitLab refused to open an MR from {branch} and none is open"
-                        )));
-                    }
-                },
-                Err(e) => return Err(e.into()),
+                who => {
+                    return Err(BridgeError::Build(format!(
+                        "the dist-git merge request {} was closed by {}; srcgit does not reopen \
+                         it. To get a new one, run the manual job `srcgit-recreate` in this \
+                         pipeline (after talking to the dist-git maintainers)",
+                        found.web_url,
+                        who.map_or_else(|| "someone".to_string(), |w| format!("@{w}"))
+                    )));
+                }
             }
         }
+        Some(found) => (update_if_needed(ctx, mr, found, &description).await?, false),
+        None => (create(ctx, mr, fork, branch, &description).await?, true),
     };
     comment_once(ctx, mr, &rpms_mr).await?;
     ctx.store.save_pair(&Pair {
@@ -175,10 +202,91 @@ pub(super) async fn open_or_update<F: Forge>(
         state: "open".to_string(),
         closed_reason: None,
     })?;
-    Ok(RpmsMr {
+    Ok(MrStep::Ready(RpmsMr {
         mr: rpms_mr,
         opened,
-    })
+    }))
+}
+
+/// Opens the rpms MR from the fork branch; a 409 (our own request whose answer was lost
+/// and which the client repeated, or a twin job's) adopts the open MR from that branch.
+async fn create<F: Forge>(
+    ctx: &Context<'_, F>,
+    mr: &VerifiedMr,
+    fork: &Project,
+    branch: &str,
+    description: &str,
+) -> Result<MergeRequest, BridgeError> {
+    let new = NewMergeRequest {
+        source_project: fork.id,
+        target_project: mr.rpms.id,
+        source_branch: branch.to_string(),
+        target_branch: mr.mr.target_branch.clone(),
+        title: mr.mr.title.clone(),
+        description: description.to_string(),
+    };
+    match ctx.forge.create_merge_request(&new).await {
+        Ok(created) => {
+            ctx.out
+                .line(&format!("srcgit: opened {}", mr_ref(&mr.rpms, created.iid)));
+            Ok(created)
+        }
+        // GitLab: "Another open merge request already exists for this source branch"
+        Err(ForgeError::Conflict { .. }) => match open_from_branch(ctx, mr, fork, branch).await? {
+            Some(found) => update_if_needed(ctx, mr, found, description).await,
+            None => Err(BridgeError::Host(format!(
+                "GitLab refused to open an MR from {branch} and none is open"
+            ))),
+        },
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `SRCGIT_RECREATE=1`: closes `old` if it is open, opens a fresh MR from the same fork
+/// branch, and notes on `old` which MR replaced it (once). The run history keeps `old`.
+async fn recreate<F: Forge>(
+    ctx: &Context<'_, F>,
+    mr: &VerifiedMr,
+    fork: &Project,
+    branch: &str,
+    old: &MergeRequest,
+    description: &str,
+) -> Result<MergeRequest, BridgeError> {
+    if old.state == "opened" {
+        ctx.out.line(&format!(
+            "srcgit: SRCGIT_RECREATE=1: closing {}",
+            mr_ref(&mr.rpms, old.iid)
+        ));
+        let close = MergeRequestUpdate {
+            state_event: Some("close"),
+            ..MergeRequestUpdate::default()
+        };
+        ctx.forge
+            .update_merge_request(mr.rpms.id, old.iid, &close)
+            .await?;
+    }
+    let new = create(ctx, mr, fork, branch, description).await?;
+    if new.iid != old.iid {
+        let marker = format!("<!-- srcgit: replaced-by=!{} -->", new.iid);
+        let notes = ctx.forge.notes(mr.rpms.id, old.iid).await?;
+        if !notes.iter().any(|n| n.body.contains(&marker)) {
+            let body = format!(
+                "Replaced by !{} ({}), at the request of the source-git merge request.\n\n{marker}",
+                new.iid, new.web_url
+            );
+            ctx.forge.post_note(mr.rpms.id, old.iid, &body).await?;
+        }
+        ctx.store.record_action(&crate::store::Action {
+            at: crate::store::unix_now(),
+            source_project_path: mr.target.path.clone(),
+            source_mr_iid: mr.mr.iid,
+            dist_git_project_path: mr.rpms.path.clone(),
+            dist_git_mr_iid: old.iid,
+            action: format!("replaced the dist-git MR by !{} (SRCGIT_RECREATE)", new.iid),
+            outcome: "done".to_string(),
+        })?;
+    }
+    Ok(new)
 }
 
 async fn update_if_needed<F: Forge>(

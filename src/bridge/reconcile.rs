@@ -14,6 +14,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use tracing::Instrument;
+
 use super::naming::{self, PIPELINE_STATUS_NAME};
 use super::status;
 use super::{BridgeError, Output};
@@ -230,6 +232,10 @@ pub async fn reconcile<F: Forge>(
         let Some((path, iid)) = naming::parse_marker(&mr.description) else {
             continue;
         };
+        // only configured namespaces are served
+        if settings.mapping_for(&path).is_none() {
+            continue;
+        }
         bump(&mut newest, mr.updated_at.as_deref());
         let entry = candidates
             .entry((path.0.clone(), iid))
@@ -267,6 +273,7 @@ pub async fn reconcile<F: Forge>(
         }
         report.examined += 1;
         let label = format!("{}!{}", candidate.source_path, candidate.source_iid);
+        let span = tracing::info_span!("reconcile_pair", sg.mr = %label);
         match reconcile_pair(
             forge,
             settings,
@@ -276,6 +283,7 @@ pub async fn reconcile<F: Forge>(
             candidate,
             dry_run,
         )
+        .instrument(span)
         .await
         {
             Ok((acted, seen)) => {
@@ -564,9 +572,16 @@ async fn finish_statuses<F: Forge>(
     dry_run: bool,
 ) -> Result<bool, BridgeError> {
     let run = store.run(job)?;
+    let open = store.statuses_of(job)?;
     let handed_over = run.as_ref().is_some_and(|r| r.outcome == "handed-over");
-    if !handed_over && let Some(run) = &run {
-        match forge.job(run.job_project_id, job).await {
+    // The job's project: from its run, else (statuses recorded before run history
+    // existed) the project its statuses went to, which is its pipeline's.
+    let job_project = run
+        .as_ref()
+        .map(|r| r.job_project_id)
+        .or_else(|| open.first().map(|s| s.project_id));
+    if !handed_over && let Some(project) = job_project {
+        match forge.job(project, job).await {
             Ok(j) if !j.status.pipeline_finished() && j.status != crate::ids::CiStatus::Manual => {
                 return Ok(false); // still running: the job mirrors itself
             }
@@ -574,7 +589,6 @@ async fn finish_statuses<F: Forge>(
             Err(e) => return Err(e.into()),
         }
     }
-    let open = store.statuses_of(job)?;
     let downstream = match run
         .as_ref()
         .and_then(|r| Some((r.dist_git_project_id?, *r.rpms_pipeline_ids.last()?)))

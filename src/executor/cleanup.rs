@@ -1,6 +1,7 @@
 //! `cleanup_exec`: runs after every job (and after every failed prepare attempt). It sets
 //! any status the job left `pending`/`running` to `canceled` (the run stage may have been
-//! killed) and removes the job's work directory. Its exit code never changes the job's
+//! killed) — unless the job handed them over to `srcgit reconcile` because the downstream
+//! pipeline outlived it — and removes the job's work directory. Its exit code never changes the job's
 //! result, and its output goes to the runner's own log.
 
 use std::path::Path;
@@ -17,7 +18,11 @@ pub(super) fn run(config: Option<&Path>, runner: &RunnerEnv) -> Result<(), Stage
     let open = store
         .open_statuses(job_id)
         .map_err(|e| StageError::system(e.to_string()))?;
-    if !open.is_empty() {
+    let handed_over = store
+        .run(job_id)
+        .map_err(|e| StageError::system(e.to_string()))?
+        .is_some_and(|r| r.outcome == "handed-over");
+    if !open.is_empty() && !handed_over {
         let rt = runtime()?;
         rt.block_on(async {
             let forge = session.forge().await?;

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::bridge::JobIdentity;
+use crate::bridge::{JobIdentity, JobRequest};
 use crate::ids::{CommitSha, JobId, MrIid, PipelineId, ProjectId, ProjectPath};
 
 /// The runner's exit-code contract (`BUILD_FAILURE_EXIT_CODE`, …).
@@ -170,6 +170,13 @@ pub fn parse(
             git_ref: raw.git_info.git_ref,
             claimed_source: var("CI_PIPELINE_SOURCE"),
             claimed_mr,
+            request: JobRequest {
+                recreate: matches!(
+                    var("SRCGIT_RECREATE").as_deref().map(str::trim),
+                    Some("1" | "true" | "yes")
+                ),
+                retry_failed: var("SRCGIT_RETRY").as_deref().map(str::trim) == Some("failed"),
+            },
         },
         masked_values,
     })

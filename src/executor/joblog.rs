@@ -57,10 +57,11 @@ impl JobLog {
         }
     }
 
-    /// Opens a collapsible section (GitLab's `section_start` marker).
-    pub fn section_start(&self, id: &str, title: &str) {
+    /// Opens a collapsible section (GitLab's `section_start` marker), folded when
+    /// `collapsed`.
+    pub fn section_start(&self, id: &str, title: &str, collapsed: bool) {
         self.line(format!(
-            "\x1b[0Ksection_start:{}:{id}[collapsed=false]\r\x1b[0K\x1b[36;1m{title}\x1b[0m",
+            "\x1b[0Ksection_start:{}:{id}[collapsed={collapsed}]\r\x1b[0K\x1b[36;1m{title}\x1b[0m",
             now()
         ));
     }
@@ -76,8 +77,8 @@ impl crate::bridge::Output for JobLog {
         JobLog::line(self, text);
     }
 
-    fn section_start(&self, id: &str, title: &str) {
-        JobLog::section_start(self, id, title);
+    fn section_start(&self, id: &str, title: &str, collapsed: bool) {
+        JobLog::section_start(self, id, title, collapsed);
     }
 
     fn section_end(&self, id: &str) {

@@ -26,6 +26,10 @@ pub enum Failure {
     Build,
     /// Infrastructure is at fault; the runner may retry (`SYSTEM_FAILURE_EXIT_CODE`).
     System,
+    /// The downstream pipeline outlived the job, which handed its statuses over to
+    /// `srcgit reconcile`: a build failure whose `BUILD_EXIT_CODE_FILE` says 75, so the
+    /// template's `allow_failure: exit_codes: [75]` lets the mirrored statuses decide.
+    HandedOver,
 }
 
 /// A failed stage: its class and the one sentence the user sees.
@@ -86,10 +90,14 @@ fn exit_code(err: &StageError, runner: &RunnerEnv) -> u8 {
         message: crate::telemetry::mask(&err.message, &[]),
     };
     match err.failure {
-        Failure::Build => {
+        Failure::Build | Failure::HandedOver => {
             eprintln!("srcgit: ERROR: {}", err.message);
+            let code = match err.failure {
+                Failure::HandedOver => crate::bridge::HANDED_OVER_EXIT_CODE,
+                _ => runner.build_failure,
+            };
             if let Some(path) = &runner.build_exit_code_file
-                && let Err(e) = std::fs::write(path, format!("{}\n", runner.build_failure))
+                && let Err(e) = std::fs::write(path, format!("{code}\n"))
             {
                 eprintln!(
                     "srcgit: cannot write BUILD_EXIT_CODE_FILE {}: {e}",

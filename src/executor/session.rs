@@ -47,10 +47,10 @@ impl Session {
 
     /// A workflow error as a stage error, masked.
     pub fn classify(&self, err: &BridgeError) -> StageError {
-        let failure = if err.is_build_failure() {
-            Failure::Build
-        } else {
-            Failure::System
+        let failure = match err {
+            BridgeError::TimedOut(_) => Failure::HandedOver,
+            e if e.is_build_failure() => Failure::Build,
+            _ => Failure::System,
         };
         StageError {
             failure,

@@ -324,6 +324,32 @@ impl Forge for GitLabForge {
             .collect())
     }
 
+    async fn merge_requests_from_branch(
+        &self,
+        project: ProjectId,
+        source_branch: &str,
+    ) -> ForgeResult<Vec<MergeRequest>> {
+        let what = format!(
+            "GET merge requests of {} from branch {source_branch}",
+            self.label(project)
+        );
+        let endpoint = built(
+            &what,
+            MergeRequests::builder()
+                .project(project.0)
+                .source_branch(source_branch)
+                .build(),
+        )?;
+        let dtos: Vec<MergeRequestDto> = self.query_all(&what, endpoint).await?;
+        let mut mrs = dtos
+            .into_iter()
+            .map(|dto| to_merge_request(&what, dto))
+            .collect::<ForgeResult<Vec<_>>>()?;
+        mrs.retain(|mr| mr.source_branch == source_branch);
+        mrs.sort_by_key(|mr| Reverse(mr.iid));
+        Ok(mrs)
+    }
+
     async fn create_merge_request(&self, mr: &NewMergeRequest) -> ForgeResult<MergeRequest> {
         let what = format!(
             "POST merge request {}:{} into {}:{}",

@@ -315,6 +315,12 @@ pub trait Forge: Send + Sync {
         project: ProjectId,
         source_branch: &str,
     ) -> impl Future<Output = ForgeResult<Vec<MergeRequest>>> + Send;
+    /// Every MR of `project` from `source_branch`, in any state, newest first.
+    fn merge_requests_from_branch(
+        &self,
+        project: ProjectId,
+        source_branch: &str,
+    ) -> impl Future<Output = ForgeResult<Vec<MergeRequest>>> + Send;
     /// Opens an MR (409 → `ForgeError::Conflict`).
     fn create_merge_request(
         &self,

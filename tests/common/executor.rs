@@ -121,6 +121,8 @@ pub struct WorldOptions {
     pub request_timeout: u64,
     pub clock_speed: f64,
     pub max_retries: u32,
+    /// `poll.timeout_seconds`: how long a job follows the downstream pipeline.
+    pub poll_timeout: f64,
 }
 
 impl Default for WorldOptions {
@@ -131,6 +133,7 @@ impl Default for WorldOptions {
             request_timeout: 10,
             clock_speed: 60.0,
             max_retries: 4,
+            poll_timeout: 120.0,
         }
     }
 }
@@ -188,7 +191,7 @@ branches = '^c\d+s$'
 
 [poll]
 interval_seconds = {interval}
-timeout_seconds = 120
+timeout_seconds = {poll_timeout}
 
 [http]
 request_timeout_seconds = {timeout}
@@ -200,6 +203,7 @@ max_backoff_seconds = 1
             db = database.display(),
             work = work_dir.display(),
             interval = opts.poll_interval,
+            poll_timeout = opts.poll_timeout,
             timeout = opts.request_timeout,
             retries = opts.max_retries,
         ),
@@ -293,6 +297,29 @@ impl World {
         git(&local, &["commit", "-q", "-am", "Reword the README"]);
         git(&local, &["push", "-q", "origin", &mr.source_branch]);
         self.gl.merge_request(SRC, mr.iid).unwrap()
+    }
+
+    /// A new srcgit job in a new pipeline of `mr`, with job variables (a manual job of the
+    /// CI template, e.g. `SRCGIT_RECREATE=1`).
+    pub fn srcgit_job_with(
+        &self,
+        mr: &fake_gitlab::MergeRequest,
+        variables: &[(&str, &str)],
+    ) -> SeededJob {
+        self.gl
+            .create_srcgit_pipeline(
+                mr,
+                SrcgitJob {
+                    name: JOB_NAME.into(),
+                    script: vec![format!("touch {}", self.marker().display())],
+                    variables: variables
+                        .iter()
+                        .map(|(k, v)| (k.to_string(), v.to_string()))
+                        .collect(),
+                    ..SrcgitJob::default()
+                },
+            )
+            .unwrap()
     }
 
     /// A file the job script would create if anyone executed it.

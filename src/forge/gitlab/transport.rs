@@ -159,7 +159,15 @@ impl HttpClient {
         let status = rsp.status();
         let headers = rsp.headers().clone();
         let data = rsp.bytes().await.map_err(transport_failure)?;
-        tracing::debug!(method = %parts.method, path = url.path(), status = status.as_u16(), attempt, "GitLab request");
+        let request_id = headers
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        if status.is_success() {
+            tracing::debug!(method = %parts.method, path = url.path(), status = status.as_u16(), attempt, request.id = request_id, "GitLab request");
+        } else {
+            tracing::info!(method = %parts.method, path = url.path(), status = status.as_u16(), attempt, request.id = request_id, "GitLab refused or failed a request");
+        }
         if status.is_success() {
             let mut out = Response::new(data);
             *out.status_mut() = status;

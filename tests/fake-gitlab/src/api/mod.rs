@@ -224,6 +224,12 @@ pub(crate) fn json_response(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
     );
+    // GitLab's correlation id, on every answer (what operators quote to GitLab admins)
+    static REQUEST_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    let id = REQUEST_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    if let Ok(v) = HeaderValue::from_str(&format!("01FAKE{id:020}")) {
+        h.insert(HeaderName::from_static("x-request-id"), v);
+    }
     for (k, v) in headers {
         if let Ok(v) = HeaderValue::from_str(&v) {
             h.insert(k, v);

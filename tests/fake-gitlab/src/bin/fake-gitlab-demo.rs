@@ -14,6 +14,9 @@
 //!
 //! * `finish success|failed` — the runner reports the srcgit job's result; the demo prints
 //!   the rpms merge request srcgit opened and the statuses mirrored onto the source MR;
+//! * `close-source` — the packager closes the source-git merge request (then writes
+//!   `closed` into WORK_DIR);
+//! * `show-rpms` — prints the rpms merge requests with their state and notes;
 //! * end of input — stop serving.
 //!
 //! Nothing here is secret: the token is a made-up value known only to this process and the
@@ -94,6 +97,20 @@ fn run(work: &Path, example: &Path) -> Result<()> {
                 };
                 gl.set_job_status(job.job_id, status)?;
                 report(&gl, &mr.sha);
+            }
+            ["close-source"] => {
+                gl.close_merge_request(SRC, mr.iid, "packager")?;
+                println!("The packager closed {SRC}!{}.", mr.iid);
+                std::fs::write(work.join("closed"), "")?;
+            }
+            ["show-rpms"] => {
+                for m in gl.merge_requests(RPMS) {
+                    println!("{RPMS}!{}: {}", m.iid, m.state.as_str());
+                    for note in gl.notes(RPMS, m.iid).into_iter().filter(|n| !n.system) {
+                        println!("  note: {}", note.body.lines().next().unwrap_or_default());
+                    }
+                }
+                std::fs::write(work.join("shown"), "")?;
             }
             [] => {}
             other => eprintln!("fake-gitlab-demo: unknown command {other:?}"),
