@@ -152,6 +152,11 @@ fn setup(runs: usize) -> Bench {
     }
     let token_file = tmp.path().join("token");
     std::fs::write(&token_file, TOKEN).unwrap();
+    std::fs::set_permissions(
+        &token_file,
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )
+    .unwrap();
     let settings = tmp.path().join("srcgit.toml");
     std::fs::write(
         &settings,

@@ -263,18 +263,63 @@ fn namespace(path: &Path, key: &str, value: &str) -> Result<String, SettingsErro
 
 /// Reads and validates the settings file at `path`.
 pub fn load(path: &Path) -> Result<Settings, SettingsError> {
-    let text = std::fs::read_to_string(path).map_err(|source| SettingsError::Read {
+    let text = read_capped(path).map_err(|source| SettingsError::Read {
         path: path.to_path_buf(),
         source,
     })?;
     parse(&text, path)
 }
 
+/// Longest settings file srcgit reads.
+const SETTINGS_LIMIT: u64 = 1 << 20;
+
+fn read_capped(path: &Path) -> std::io::Result<String> {
+    use std::io::Read;
+    let file = std::fs::File::open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a regular file",
+        ));
+    }
+    let mut text = String::new();
+    file.take(SETTINGS_LIMIT + 1).read_to_string(&mut text)?;
+    if text.len() as u64 > SETTINGS_LIMIT {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "larger than 1 MiB",
+        ));
+    }
+    Ok(text)
+}
+
 /// Validates settings text (`path` only names the file in messages).
 pub fn parse(text: &str, path: &Path) -> Result<Settings, SettingsError> {
+    parse_with(text, path, TokenFileCheck::Strict)
+}
+
+/// Whether the token file's owner and mode are enforced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenFileCheck {
+    /// Owned by the runner's user, mode 0600 or 0400 (every command that uses the token).
+    Strict,
+    /// Not checked here: `srcgit doctor` reports the mode itself, with the fix.
+    Report,
+}
+
+/// [`load`], with the token file's owner and mode left to the caller (`srcgit doctor`).
+pub fn load_for_doctor(path: &Path) -> Result<Settings, SettingsError> {
+    let text = read_capped(path).map_err(|source| SettingsError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    parse_with(&text, path, TokenFileCheck::Report)
+}
+
+fn parse_with(text: &str, path: &Path, check: TokenFileCheck) -> Result<Settings, SettingsError> {
     let raw: RawSettings = toml::from_str(text).map_err(|e| SettingsError::Parse {
         path: path.to_path_buf(),
-        message: e.to_string().trim().to_string(),
+        message: toml_message(text, &e),
     })?;
     let invalid = |key: &str, problem: String| SettingsError::Invalid {
         path: path.to_path_buf(),
@@ -282,12 +327,21 @@ pub fn parse(text: &str, path: &Path) -> Result<Settings, SettingsError> {
         problem,
     };
     let url = raw.gitlab_url.trim_end_matches('/').to_string();
+    let parsed = url::Url::parse(&url).ok();
     if !(url.starts_with("https://") || url.starts_with("http://"))
         || url.contains(char::is_whitespace)
+        || parsed.is_none()
     {
         return Err(invalid(
             "gitlab_url",
-            format!("{:?} must be an http:// or https:// URL", raw.gitlab_url),
+            "must be an http:// or https:// URL".to_string(),
+        ));
+    }
+    if parsed.is_some_and(|u| !u.username().is_empty() || u.password().is_some()) {
+        return Err(invalid(
+            "gitlab_url",
+            "must not carry credentials (user:password@): the token is read from token_file"
+                .to_string(),
         ));
     }
     if raw.mapping.is_empty() {
@@ -307,26 +361,43 @@ pub fn parse(text: &str, path: &Path) -> Result<Settings, SettingsError> {
             branches,
         });
     }
-    let positive = |v: f64| v.is_finite() && v > 0.0 && v < 1e9;
-    if !positive(raw.poll.interval_seconds) {
-        return Err(invalid(
-            "poll.interval_seconds",
-            "must be a positive number of seconds".to_string(),
-        ));
-    }
+    seconds(
+        path,
+        "poll.interval_seconds",
+        raw.poll.interval_seconds,
+        MAX_INTERVAL,
+    )?;
+    seconds(
+        path,
+        "poll.timeout_seconds",
+        raw.poll.timeout_seconds,
+        MAX_TIMEOUT,
+    )?;
     if raw.poll.timeout_seconds < raw.poll.interval_seconds {
         return Err(invalid(
             "poll.timeout_seconds",
             "must not be shorter than poll.interval_seconds".to_string(),
         ));
     }
-    if raw.http.request_timeout_seconds == 0 {
-        return Err(invalid(
-            "http.request_timeout_seconds",
-            "must be at least 1".to_string(),
-        ));
-    }
-    let token = read_token(path, &raw.token_file)?;
+    in_range(
+        path,
+        "http.request_timeout_seconds",
+        raw.http.request_timeout_seconds,
+        1..=MAX_REQUEST_TIMEOUT,
+    )?;
+    in_range(
+        path,
+        "http.max_retries",
+        u64::from(raw.http.max_retries),
+        0..=MAX_RETRIES,
+    )?;
+    in_range(
+        path,
+        "http.max_backoff_seconds",
+        raw.http.max_backoff_seconds,
+        0..=MAX_INTERVAL as u64,
+    )?;
+    let token = read_token(path, &raw.token_file, check)?;
     Ok(Settings {
         gitlab_url: url,
         token,
@@ -344,17 +415,134 @@ pub fn parse(text: &str, path: &Path) -> Result<Settings, SettingsError> {
     })
 }
 
-fn read_token(path: &Path, token_file: &Path) -> Result<Secret, SettingsError> {
+/// Longest poll interval and backoff cap (one day).
+const MAX_INTERVAL: f64 = 86_400.0;
+/// Longest wait for a downstream pipeline (30 days).
+const MAX_TIMEOUT: f64 = 2_592_000.0;
+/// Longest per-request timeout (one hour).
+const MAX_REQUEST_TIMEOUT: u64 = 3_600;
+/// Most retries of one request.
+const MAX_RETRIES: u64 = 100;
+
+/// A number of seconds: finite, above zero, at most `max`.
+fn seconds(path: &Path, key: &str, value: f64, max: f64) -> Result<(), SettingsError> {
+    if value.is_finite() && value > 0.0 && value <= max {
+        return Ok(());
+    }
+    Err(SettingsError::Invalid {
+        path: path.to_path_buf(),
+        key: key.to_string(),
+        problem: format!("must be a number of seconds above 0 and at most {max}"),
+    })
+}
+
+fn in_range(
+    path: &Path,
+    key: &str,
+    value: u64,
+    range: std::ops::RangeInclusive<u64>,
+) -> Result<(), SettingsError> {
+    if range.contains(&value) {
+        return Ok(());
+    }
+    Err(SettingsError::Invalid {
+        path: path.to_path_buf(),
+        key: key.to_string(),
+        problem: format!("must be from {} to {}", range.start(), range.end()),
+    })
+}
+
+/// toml's complaint without the quoted source line (which could hold a secret) and
+/// with quoted values left out: the key, the line and what is wrong.
+fn toml_message(text: &str, e: &toml::de::Error) -> String {
+    let line = e
+        .span()
+        .map(|span| text[..span.start.min(text.len())].matches('\n').count() + 1);
+    let message = redact_quoted(e.message().trim());
+    match line {
+        Some(line) => format!("line {line}: {message}"),
+        None => message,
+    }
+}
+
+/// Replaces every double-quoted part of `text` with `"…"` (serde quotes values; keys are
+/// quoted with backticks).
+fn redact_quoted(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut inside = false;
+    for c in text.chars() {
+        if c == '"' {
+            if inside {
+                out.push_str("…\"");
+            } else {
+                out.push('"');
+            }
+            inside = !inside;
+        } else if !inside {
+            out.push(c);
+        }
+    }
+    if inside {
+        out.push_str("…\"");
+    }
+    out.lines().next().unwrap_or_default().to_string()
+}
+
+/// Longest token file srcgit reads.
+const TOKEN_FILE_LIMIT: u64 = 4096;
+
+fn read_token(
+    path: &Path,
+    token_file: &Path,
+    check: TokenFileCheck,
+) -> Result<Secret, SettingsError> {
+    use std::io::Read;
+    use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
     let problem = |problem: String| SettingsError::Token {
         path: path.to_path_buf(),
         token_file: token_file.to_path_buf(),
         problem,
     };
-    let text =
-        std::fs::read_to_string(token_file).map_err(|e| problem(format!("cannot be read: {e}")))?;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
+        .open(token_file)
+        .map_err(|e| problem(format!("cannot be read: {e}")))?;
+    let meta = file
+        .metadata()
+        .map_err(|e| problem(format!("cannot be read: {e}")))?;
+    if !meta.is_file() {
+        return Err(problem("must be a regular file".to_string()));
+    }
+    let euid = rustix::process::geteuid().as_raw();
+    if check == TokenFileCheck::Strict && meta.uid() != euid {
+        return Err(problem(format!(
+            "must be owned by the user srcgit runs as (uid {euid}, the runner's user), not uid {}: \
+             run `chown {euid} {}`",
+            meta.uid(),
+            token_file.display()
+        )));
+    }
+    let mode = meta.mode() & 0o777;
+    if check == TokenFileCheck::Strict && mode != 0o600 && mode != 0o400 {
+        return Err(problem(format!(
+            "has mode {mode:04o}; it must be readable by its owner only: run `chmod 600 {}`",
+            token_file.display()
+        )));
+    }
+    let mut text = String::new();
+    file.take(TOKEN_FILE_LIMIT + 1)
+        .read_to_string(&mut text)
+        .map_err(|_| problem("must hold one token as text".to_string()))?;
+    if text.len() as u64 > TOKEN_FILE_LIMIT {
+        return Err(problem("is too large to hold one token".to_string()));
+    }
     let token = text.trim();
-    if token.is_empty() || token.contains(char::is_whitespace) {
-        return Err(problem("must hold exactly one token".to_string()));
+    if token.is_empty() || !token.chars().all(|c| c.is_ascii_graphic()) {
+        return Err(problem(
+            "must hold exactly one token of printable ASCII characters (it is sent as an HTTP header)"
+                .to_string(),
+        ));
     }
     Ok(Secret::new(token))
 }

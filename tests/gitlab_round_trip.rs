@@ -38,7 +38,7 @@ async fn connect_checks_the_token_and_keeps_the_user() {
         .await
         .unwrap_err();
     assert!(
-        matches!(&err, ForgeError::Forbidden { message, .. } if message == "401 Unauthorized"),
+        matches!(&err, ForgeError::Unauthorized { message, .. } if message == "401 Unauthorized"),
         "{err:?}"
     );
     assert!(!err.is_retriable());

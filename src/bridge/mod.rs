@@ -156,7 +156,13 @@ impl BridgeError {
         match self {
             BridgeError::Build(_) | BridgeError::Canceled | BridgeError::TimedOut(_) => true,
             BridgeError::Convert(e) => e.is_user_error(),
-            BridgeError::Forge(e) => !e.is_retriable() && !matches!(e, ForgeError::Decode { .. }),
+            BridgeError::Forge(e) => {
+                !e.is_retriable()
+                    && !matches!(
+                        e,
+                        ForgeError::Decode { .. } | ForgeError::Unauthorized { .. }
+                    )
+            }
             BridgeError::Git(_) | BridgeError::Store(_) | BridgeError::Host(_) => false,
         }
     }

@@ -105,7 +105,7 @@ pub fn doctor(config: Option<&Path>) -> u8 {
         failed |= check.verdict == Verdict::Fail;
         println!("{check}");
     };
-    match settings::load(&path) {
+    match settings::load_for_doctor(&path) {
         Ok(settings) => {
             print(Check::pass(
                 "settings",
@@ -267,7 +267,7 @@ async fn gitlab_checks_async(settings: &Settings, settings_path: &Path) -> Vec<C
 
 fn connect_failure(err: &ForgeError, settings: &Settings, settings_path: &Path) -> Check {
     match err {
-        ForgeError::Forbidden { .. } => Check::fail(
+        ForgeError::Forbidden { .. } | ForgeError::Unauthorized { .. } => Check::fail(
             "token",
             format!("{} refused the token ({err})", settings.gitlab_url),
             "create a personal access token with scope api for the bot and write it to the \

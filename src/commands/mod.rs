@@ -80,10 +80,8 @@ impl Stdout {
     }
 
     fn mask(&self, text: &str) -> String {
-        match &self.secret {
-            Some(s) if !s.expose().is_empty() => text.replace(s.expose(), "[MASKED]"),
-            _ => text.to_string(),
-        }
+        let secrets: Vec<String> = self.secret.iter().map(|s| s.expose().to_string()).collect();
+        crate::telemetry::mask(text, &secrets)
     }
 
     /// Prints an error on stderr, masked.
@@ -105,7 +103,10 @@ pub(crate) fn operator_settings(
 ) -> Result<crate::settings::Settings, ()> {
     match crate::settings::load(&crate::settings::locate(config)) {
         Ok(settings) => {
-            crate::telemetry::init(settings.log_file.as_deref());
+            crate::telemetry::init(
+                settings.log_file.as_deref(),
+                &[settings.token.expose().to_string()],
+            );
             Ok(settings)
         }
         Err(e) => {

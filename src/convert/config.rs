@@ -418,12 +418,13 @@ pub fn parse(text: &str, dist_git_dir_name: &str) -> Result<PackageConfig, Confi
     )?
     .filter(|n| !n.is_empty())
     .ok_or(ConfigError::Missing("downstream_package_name"))?;
-    if name.contains('/') || name.starts_with('.') {
+    let spec_name = format!("{name}.spec");
+    if let Some(problem) = crate::convert::patches::plain_name_problem(&spec_name) {
         let node = lookup(&map, "downstream_package_name").unwrap_or(&root);
         return Err(invalid(
             "downstream_package_name",
             node,
-            "a package name, not a path",
+            &format!("a package name ({name:?} is refused: with .spec, {problem})"),
         ));
     }
     let specfile_path = opt_string("specfile_path", lookup(&map, "specfile_path"))?

@@ -141,12 +141,17 @@ pub enum PatchError {
         found: String,
     },
     /// A `Patch-name` that would write outside dist-git or over a packaging file.
-    #[error("commit {subject:?}: Patch-name {name:?} must be a plain file name")]
+    #[error(
+        "commit {subject:?}: Patch-name {name:?} is refused: {problem}; choose a plain file \
+         name such as fix-build.patch"
+    )]
     BadName {
         /// Subject of the commit.
         subject: String,
         /// The name.
         name: String,
+        /// Which rule it breaks.
+        problem: &'static str,
     },
     /// Two non-adjacent patches with the same name (packit's message).
     #[error("Non-adjacent patches cannot have the same name: {0}.")]
@@ -455,26 +460,54 @@ fn squash_by_squash_commits(
     kept
 }
 
-/// A name dist-git can hold as a patch file: no directories, not a hidden or git file.
-fn is_plain_file_name(name: &str) -> bool {
-    !name.is_empty()
-        && !name.contains(['/', '\\', '\0'])
-        && !name.starts_with('.')
-        && name != "sources"
+/// The longest file name srcgit writes (the usual `NAME_MAX` of Linux file systems).
+pub const NAME_MAX: usize = 255;
+
+/// Why `name` cannot be a file name in dist-git, or `None` when it can: one path
+/// component of letters, digits and `. _ + - , @ = ~ :` (no space, `%`, quote, shell
+/// character or control character: the name lands verbatim in a spec tag, which rpm
+/// expands and whose file `%patch` hands to the shell), not hidden, at most
+/// [`NAME_MAX`] bytes.
+pub fn plain_name_problem(name: &str) -> Option<&'static str> {
+    const EXTRA: &str = "._+-,@=~:";
+    if name.is_empty() {
+        Some("it is empty")
+    } else if name.len() > NAME_MAX {
+        Some("it is longer than 255 bytes")
+    } else if name.contains('/') || name.contains('\\') {
+        Some("it must be a file name, not a path")
+    } else if name.starts_with('.') {
+        Some("it must not start with '.'")
+    } else if name.starts_with('-') || name.starts_with('~') {
+        Some("it must not start with '-' or '~'")
+    } else if !name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || EXTRA.contains(c))
+    {
+        Some(
+            "it may hold only ASCII letters, digits and . _ + - , @ = ~ : \
+             (no spaces, '%', quotes, shell or control characters)",
+        )
+    } else {
+        None
+    }
 }
 
 /// Refuses a `Patch-name` that is not a plain file name (packit would write outside
-/// dist-git or over a packaging file).
+/// dist-git, over a packaging file, or put spec syntax into the Patch tag).
 pub fn check_name(patch: &PatchMeta) -> Result<(), PatchError> {
-    if is_plain_file_name(&patch.name) {
-        return Ok(());
-    }
+    let problem = match plain_name_problem(&patch.name) {
+        None if patch.name == "sources" => "it is dist-git's lookaside list",
+        None => return Ok(()),
+        Some(problem) => problem,
+    };
     Err(PatchError::BadName {
         subject: patch
             .commit
             .as_ref()
             .map_or_else(|| patch.file.clone(), |c| c.summary.clone()),
         name: patch.name.clone(),
+        problem,
     })
 }
 

@@ -22,7 +22,7 @@ impl std::fmt::Debug for JobLog {
 }
 
 /// How secrets show up in the log.
-pub const MASK: &str = "[MASKED]";
+pub const MASK: &str = crate::telemetry::MASK;
 
 impl JobLog {
     /// A log on stdout that masks `secrets`.
@@ -41,15 +41,10 @@ impl JobLog {
         }
     }
 
-    /// Replaces every secret in `text`.
+    /// Replaces every secret in `text` (and every GitLab-token-shaped word), with the
+    /// same masking as the operator log ([`crate::telemetry::mask`]).
     pub fn mask(&self, text: &str) -> String {
-        let mut out = text.to_string();
-        for secret in self.secrets.iter() {
-            if out.contains(secret.as_str()) {
-                out = out.replace(secret.as_str(), MASK);
-            }
-        }
-        out
+        crate::telemetry::mask(text, &self.secrets)
     }
 
     /// Writes one line.

@@ -84,6 +84,11 @@ pub fn run(command: &ExecutorCommand, config: Option<&Path>) -> u8 {
 /// Prints the failure and picks the runner's exit code (writing `BUILD_EXIT_CODE_FILE`
 /// for build failures so `allow_failure:exit_codes` sees the real code).
 fn exit_code(err: &StageError, runner: &RunnerEnv) -> u8 {
+    // Messages built before the token is known (settings, job file) are masked too.
+    let err = &StageError {
+        failure: err.failure,
+        message: crate::telemetry::mask(&err.message, &[]),
+    };
     match err.failure {
         Failure::Build | Failure::HandedOver => {
             eprintln!("srcgit: ERROR: {}", err.message);

@@ -26,8 +26,8 @@ impl Session {
         let job = job::from_env(runner)?;
         let mut secrets = job.masked_values.clone();
         secrets.push(settings.token.expose().to_string());
+        crate::telemetry::init(settings.log_file.as_deref(), &secrets);
         let log = JobLog::stdout(secrets);
-        crate::telemetry::init(settings.log_file.as_deref());
         Ok(Session { settings, job, log })
     }
 

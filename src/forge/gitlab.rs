@@ -129,7 +129,8 @@ impl GitLabForge {
     ///
     /// # Errors
     ///
-    /// `Forbidden` for a wrong or revoked token (401) or one without `api` scope (403);
+    /// `Unauthorized` for a wrong or revoked token (401), `Forbidden` for one without `api`
+    /// scope (403);
     /// `Rejected { status: 0 }` for an unusable `base_url` or token (nothing sent);
     /// `Transport`/`Server`/`RateLimited` when GitLab cannot be reached after retries.
     pub async fn connect(opts: ClientOptions) -> ForgeResult<GitLabForge> {

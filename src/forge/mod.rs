@@ -185,6 +185,18 @@ pub enum ForgeError {
         /// GitLab's message.
         message: String,
     },
+    /// 401, or a token that cannot be sent as a header: the bot token in the settings is
+    /// wrong (an operator mistake, never the merge request's fault).
+    #[error(
+        "{what}: GitLab does not accept the bot token ({message}); fix the token in token_file \
+         of the srcgit settings"
+    )]
+    Unauthorized {
+        /// What was asked for.
+        what: String,
+        /// GitLab's message.
+        message: String,
+    },
     /// 409: duplicate MR, concurrent status update.
     #[error("{what}: conflict ({message})")]
     Conflict {
@@ -262,6 +274,7 @@ impl ForgeError {
     pub fn message(&self) -> &str {
         match self {
             ForgeError::Forbidden { message, .. }
+            | ForgeError::Unauthorized { message, .. }
             | ForgeError::Conflict { message, .. }
             | ForgeError::Rejected { message, .. } => message,
             _ => "",

@@ -5,14 +5,19 @@
 //! executor, the bridge or the database (`forge`, `executor`, `bridge`, `store` are never
 //! imported here).
 //!
+//! - [`boundary`]: the one file-system boundary of both work trees (no link followed,
+//!   regular files only, capped reads);
+//! - [`transaction`]: staged writes into dist-git, moved into place, rolled back on failure;
 //! - [`git`]: the git boundary (git2 in-process; `git format-patch`/`patch-id` as processes);
 //! - [`sync_fs`]: the file-system side of `files_to_sync` (list trees, apply planned ops);
 //! - [`sync_status`]: packit's sync status between the two repositories;
 //! - [`update_dist_git`]: `srcgit convert`, source-git → dist-git;
 //! - [`update_source_git`]: `srcgit update-source-git`, dist-git commits → source-git.
 
+pub mod boundary;
 pub mod git;
 pub mod sync_fs;
 pub mod sync_status;
+pub mod transaction;
 pub mod update_dist_git;
 pub mod update_source_git;

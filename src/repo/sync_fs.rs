@@ -2,9 +2,10 @@
 //! performs planned [`SyncOp`]s ([`apply`]) and chains both with planning ([`run`]).
 //!
 //! What it owns: reading directories and metadata without following symlinks; writing
-//! files and links through a temporary sibling renamed into place (a link at the
-//! destination is replaced, never written through); comparing contents to skip identical
-//! files; setting directory modes last. The deliberate differences from rsync listed in
+//! files and links through the dist-git [`Transaction`] (staged in a scratch directory
+//! and renamed into place relative to directory handles of the [`boundary`](crate::repo::boundary):
+//! a link at the destination is replaced, never written through, and a failure rolls
+//! back); comparing contents to skip identical files; setting directory modes last. The deliberate differences from rsync listed in
 //! [`crate::convert::sync`] about content comparison, special permission bits and mtimes are made
 //! here.
 //!
@@ -15,12 +16,14 @@
 
 use std::fs;
 use std::io::{self, Read};
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
-use std::path::{Path, PathBuf};
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
 
 use crate::convert::sync::{
     EntryKind, MODE_MASK, SyncError, SyncItem, SyncOp, Tree, join, plan_all,
 };
+use crate::repo::boundary::{Dir, FsError, Kind, RepoRoot};
+use crate::repo::transaction::Transaction;
 
 fn invalid(msg: String) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, msg)
@@ -73,40 +76,16 @@ pub fn read_tree(root: &Path) -> io::Result<Tree> {
     Ok(tree)
 }
 
-/// `root/rel` after checking that `rel` is a plain relative path (not into a top-level
-/// `.git` unless `allow_git`) and that every parent is a real directory, so the final
-/// path cannot lead outside `root` through a symlink.
-fn confined(root: &Path, rel: &str, allow_root: bool) -> io::Result<PathBuf> {
-    if rel.is_empty() {
-        return if allow_root {
-            Ok(root.to_path_buf())
-        } else {
-            Err(invalid("empty path in sync op".to_string()))
-        };
-    }
-    let comps: Vec<&str> = rel.split('/').collect();
-    if comps
-        .iter()
-        .any(|c| c.is_empty() || *c == "." || *c == ".." || c.contains('\0'))
-        || comps[0] == ".git"
-    {
-        return Err(invalid(format!("refusing unsafe path {rel:?} in sync op")));
-    }
-    let mut cur = root.to_path_buf();
-    for comp in &comps[..comps.len() - 1] {
-        cur.push(comp);
-        if !fs::symlink_metadata(&cur)?.is_dir() {
-            return Err(invalid(format!(
-                "{} is not a real directory",
-                cur.display()
-            )));
-        }
-    }
-    Ok(root.join(rel))
+fn fs_err(e: FsError) -> io::Error {
+    let kind = match &e {
+        FsError::Io { source, .. } => source.kind(),
+        _ => io::ErrorKind::InvalidData,
+    };
+    io::Error::new(kind, e.to_string())
 }
 
-fn same_content(a: &Path, b: &Path) -> io::Result<bool> {
-    let (mut fa, mut fb) = (fs::File::open(a)?, fs::File::open(b)?);
+/// Whether two open files hold the same bytes.
+fn same_content(mut fa: fs::File, mut fb: fs::File) -> io::Result<bool> {
     let (mut ba, mut bb) = ([0u8; 8192], [0u8; 8192]);
     loop {
         let na = read_full(&mut fa, &mut ba)?;
@@ -131,152 +110,147 @@ fn read_full(f: &mut fs::File, buf: &mut [u8]) -> io::Result<usize> {
     Ok(n)
 }
 
-fn temp_sibling(path: &Path, attempt: u32) -> PathBuf {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    path.with_file_name(format!(
-        ".{name}.srcgit-sync.{}.{attempt}",
-        std::process::id()
-    ))
-}
-
-/// Writes a new sibling with `write` (which must fail with `AlreadyExists` rather than
-/// overwrite) and renames it over `dst`; a link at `dst` is replaced, never followed.
-fn replace_with<F: FnMut(&Path) -> io::Result<()>>(dst: &Path, mut write: F) -> io::Result<()> {
-    for attempt in 0..100 {
-        let tmp = temp_sibling(dst, attempt);
-        match write(&tmp).and_then(|()| fs::rename(&tmp, dst)) {
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
-            Err(e) => {
-                let _ = fs::remove_file(&tmp);
-                return Err(e);
-            }
-            Ok(()) => return Ok(()),
-        }
-    }
-    Err(io::Error::new(
-        io::ErrorKind::AlreadyExists,
-        format!("no free temporary name next to {}", dst.display()),
-    ))
-}
-
 fn copy_file(
-    source_root: &Path,
-    dest_root: &Path,
+    txn: &mut Transaction<'_>,
+    source: &RepoRoot,
     from: &str,
     to: &str,
     mode: u32,
-) -> io::Result<()> {
-    let src = confined(source_root, from, false)?;
-    let meta = fs::symlink_metadata(&src)?;
-    if !meta.is_file() {
-        return Err(invalid(format!("{} is not a regular file", src.display())));
-    }
-    let dst = confined(dest_root, to, false)?;
+) -> Result<(), FsError> {
+    let (src_dir, src_name) = source
+        .parent(from)?
+        .ok_or_else(|| missing(source.label(), from))?;
+    let (mut input, src_kind) = src_dir
+        .open_file(src_name)?
+        .ok_or_else(|| missing(source.label(), from))?;
+    let Kind::File { len, .. } = src_kind else {
+        return Err(missing(source.label(), from));
+    };
     let mode = mode & MODE_MASK;
-    if let Ok(old) = fs::symlink_metadata(&dst)
-        && old.is_file()
-        && old.len() == meta.len()
-        && same_content(&src, &dst)?
+    let mtime = input.metadata().and_then(|m| m.modified()).ok();
+    if let Some(Kind::File { len: old_len, .. }) = txn.kind(to)?
+        && old_len == len
     {
-        if old.mode() & MODE_MASK != mode {
-            fs::set_permissions(&dst, fs::Permissions::from_mode(mode))?;
+        let (dst_dir, dst_name) = txn_parent(txn, to)?;
+        if let Some((old, _)) = dst_dir.open_file(dst_name)? {
+            let same = same_content(input, old).map_err(|source| FsError::Io {
+                repo: source_label(txn),
+                what: "compare",
+                path: to.to_string(),
+                source,
+            })?;
+            if same {
+                return txn.set_file_mode(to, mode);
+            }
+            input = src_dir
+                .open_file(src_name)?
+                .ok_or_else(|| missing(source.label(), from))?
+                .0;
         }
-        return Ok(());
     }
-    replace_with(&dst, |tmp| {
-        let mut input = fs::File::open(&src)?;
-        let opened = input.metadata()?;
-        if (opened.dev(), opened.ino()) != (meta.dev(), meta.ino()) {
-            return Err(invalid(format!("{} changed while copying", src.display())));
+    txn.put_file(to, 0o600, Some(mode), |out| {
+        io::copy(&mut input, out)?;
+        if let Some(t) = mtime {
+            out.set_modified(t)?;
         }
-        let mut out = fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(tmp)?;
-        io::copy(&mut input, &mut out)?;
-        out.set_permissions(fs::Permissions::from_mode(mode))?;
-        out.set_modified(meta.modified()?)?;
         Ok(())
     })
 }
 
-fn copy_symlink(dest_root: &Path, to: &str, target: &Path) -> io::Result<()> {
-    let dst = confined(dest_root, to, false)?;
-    if let Ok(old) = fs::symlink_metadata(&dst)
-        && old.file_type().is_symlink()
-        && fs::read_link(&dst)? == target
-    {
-        return Ok(());
-    }
-    replace_with(&dst, |tmp| std::os::unix::fs::symlink(target, tmp))
+fn txn_parent<'a>(txn: &Transaction<'_>, rel: &'a str) -> Result<(Dir, &'a str), FsError> {
+    let (parent, name) = rel.rsplit_once('/').unwrap_or(("", rel));
+    Ok((txn.root().dir(parent)?, name))
 }
 
-fn apply_one(
-    op: &SyncOp,
-    source_root: &Path,
-    dest_root: &Path,
-    dir_modes: &mut Vec<(PathBuf, u32)>,
-) -> io::Result<()> {
-    match op {
-        SyncOp::CreateDir { path, mode } => {
-            let dst = confined(dest_root, path, false)?;
-            fs::DirBuilder::new().mode(0o700).create(&dst)?;
-            dir_modes.push((dst, *mode));
+fn source_label(txn: &Transaction<'_>) -> &'static str {
+    txn.root().label()
+}
+
+fn missing(repo: &'static str, rel: &str) -> FsError {
+    FsError::Io {
+        repo,
+        what: "read",
+        path: rel.to_string(),
+        source: io::ErrorKind::NotFound.into(),
+    }
+}
+
+fn copy_symlink(txn: &mut Transaction<'_>, to: &str, target: &Path) -> Result<(), FsError> {
+    if let Some(Kind::Symlink) = txn.kind(to)? {
+        let (dir, name) = txn_parent(txn, to)?;
+        if dir.read_link(name)? == target {
+            return Ok(());
         }
-        SyncOp::SetMode { path, mode } => {
-            let dst = confined(dest_root, path, true)?;
-            if !fs::symlink_metadata(&dst)?.is_dir() {
-                return Err(invalid(format!("{} is not a directory", dst.display())));
+    }
+    txn.put_symlink(to, target)
+}
+
+/// Performs the ops of a plan inside a [`Transaction`] on dist-git: `from` paths are read
+/// from `source` (regular files only, no link followed), everything else is staged in
+/// `txn`, which refuses the top-level `.git` and replaces links instead of following
+/// them. Directory modes are set last, so read-only directories can still be filled.
+pub fn apply_in(
+    txn: &mut Transaction<'_>,
+    ops: &[SyncOp],
+    source: &RepoRoot,
+) -> Result<(), FsError> {
+    let mut dir_modes: Vec<(&str, u32)> = Vec::new();
+    for op in ops {
+        match op {
+            SyncOp::CreateDir { path, mode } => {
+                txn.mkdir(path)?;
+                dir_modes.push((path, *mode));
             }
-            dir_modes.push((dst, *mode));
+            SyncOp::SetMode { path, mode } => {
+                txn.root().dir(path)?;
+                dir_modes.push((path, *mode));
+            }
+            SyncOp::CopyFile { from, to, mode } => copy_file(txn, source, from, to, *mode)?,
+            SyncOp::CopySymlink { to, target } => copy_symlink(txn, to, target)?,
+            SyncOp::Remove { path } => txn.remove(path)?,
+            SyncOp::RemoveDir { path } => txn.rmdir(path)?,
         }
-        SyncOp::CopyFile { from, to, mode } => copy_file(source_root, dest_root, from, to, *mode)?,
-        SyncOp::CopySymlink { to, target } => copy_symlink(dest_root, to, target)?,
-        SyncOp::Remove { path } => {
-            let dst = confined(dest_root, path, false)?;
-            if fs::symlink_metadata(&dst)?.is_dir() {
-                return Err(invalid(format!("{} is a directory", dst.display())));
-            }
-            fs::remove_file(&dst)?;
+    }
+    // Deepest first; the last mode recorded for a directory wins.
+    let mut seen = std::collections::HashSet::new();
+    for (dir, mode) in dir_modes.iter().rev() {
+        if !seen.insert(*dir) {
+            continue;
         }
-        SyncOp::RemoveDir { path } => {
-            let dst = confined(dest_root, path, false)?;
-            if !fs::symlink_metadata(&dst)?.is_dir() {
-                return Err(invalid(format!("{} is not a directory", dst.display())));
-            }
-            fs::remove_dir(&dst)?;
+        if dir.is_empty() || matches!(txn.kind(dir)?, Some(Kind::Dir { .. })) {
+            txn.set_dir_mode(dir, *mode & MODE_MASK)?;
         }
     }
     Ok(())
 }
 
 /// Performs the ops of a plan: `from` paths are read below `source_root`, everything else
-/// is written below `dest_root`. Paths are re-checked: nothing is read or written through
-/// a symlink, outside the roots, or in `dest_root/.git`. Directory modes are set last, so
-/// read-only directories can still be filled.
+/// is written below `dest_root`, staged in `dest_root/.git` (or next to `dest_root` when it
+/// has none) and rolled back on failure. Nothing is read or written through a symlink,
+/// outside the roots, or in `dest_root/.git`.
 pub fn apply(ops: &[SyncOp], source_root: &Path, dest_root: &Path) -> io::Result<()> {
-    let mut dir_modes = Vec::new();
-    for op in ops {
-        apply_one(op, source_root, dest_root, &mut dir_modes)?;
-    }
-    // Deepest first; the last mode recorded for a directory wins.
-    let mut seen = std::collections::HashSet::new();
-    for (dir, mode) in dir_modes.iter().rev() {
-        if !seen.insert(dir.clone()) {
-            continue;
+    let source = RepoRoot::open(source_root, "source-git").map_err(fs_err)?;
+    let dest = RepoRoot::open(dest_root, "dist-git").map_err(fs_err)?;
+    let git = dest_root.join(".git");
+    let scratch_parent = if fs::symlink_metadata(&git).is_ok_and(|m| m.is_dir()) {
+        git
+    } else {
+        dest_root
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(std::env::temp_dir)
+    };
+    let mut txn = Transaction::begin(&dest, &scratch_parent).map_err(fs_err)?;
+    match apply_in(&mut txn, ops, &source) {
+        Ok(()) => {
+            txn.commit();
+            Ok(())
         }
-        match fs::symlink_metadata(dir) {
-            Ok(meta) if meta.is_dir() => {
-                fs::set_permissions(dir, fs::Permissions::from_mode(*mode & MODE_MASK))?
-            }
-            _ => {}
+        Err(e) => {
+            txn.rollback();
+            Err(fs_err(e))
         }
     }
-    Ok(())
 }
 
 /// Reads both work trees, plans all items and applies the plan. Nothing is written when
@@ -301,6 +275,7 @@ pub fn run(
 mod tests {
     use super::*;
     use crate::convert::sync::test_util::{init_item, item, render};
+    use std::os::unix::fs::PermissionsExt;
 
     fn write(path: &Path, content: &str, mode: u32) {
         if let Some(parent) = path.parent() {

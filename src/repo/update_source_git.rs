@@ -25,6 +25,7 @@ use crate::convert::spec::Spec;
 use crate::convert::update_source_git::{
     self as rules, ChangeListError, FileChange, RefusalReason,
 };
+use crate::repo::boundary::{self, FsError, Kind, RepoRoot};
 use crate::repo::git::{GitCli, GitError, Identity, Repo};
 use crate::repo::sync_status::{self, SyncStatusError};
 use crate::repo::update_dist_git::identity_from_env;
@@ -239,6 +240,20 @@ pub enum UsgError {
     /// git trouble.
     #[error(transparent)]
     Git(#[from] GitError),
+    /// A path inside one of the repositories is a link, a special file, too large, …
+    #[error(transparent)]
+    Fs(#[from] FsError),
+    /// The two arguments are the same repository, or one is inside the other.
+    #[error(
+        "the source-git and dist-git repositories must be two different repositories, neither \
+         inside the other: {source_git} and {dist_git}"
+    )]
+    SameRepository {
+        /// The source-git work tree.
+        source_git: PathBuf,
+        /// The dist-git work tree.
+        dist_git: PathBuf,
+    },
     /// A broken invariant: a bug in srcgit.
     #[error("internal error (please report it): {0}")]
     Internal(String),
@@ -251,6 +266,7 @@ impl UsgError {
         match self {
             UsgError::Git(GitError::Command { .. } | GitError::NotARepo(_)) => true,
             UsgError::Git(_) | UsgError::Changes(_) | UsgError::Internal(_) => false,
+            UsgError::Fs(e) => e.is_content(),
             _ => true,
         }
     }
@@ -272,6 +288,14 @@ pub fn update_source_git(opts: &UsgOptions) -> Result<UsgOutcome, UsgError> {
     }
     let source_git = Repo::open(&opts.source_git)?;
     let dist_git = Repo::open(&opts.dist_git)?;
+    if let Some((source_git, dist_git)) =
+        crate::repo::update_dist_git::nested_or_same(&source_git, &dist_git)
+    {
+        return Err(UsgError::SameRepository {
+            source_git,
+            dist_git,
+        });
+    }
     let config = load_config(&source_git, &dist_git)?;
     let range = if opts.force {
         opts.range.clone()
@@ -343,13 +367,10 @@ fn with_synced(err: UsgError, done: &[CommitReport]) -> UsgError {
 
 fn load_config(source_git: &Repo, dist_git: &Repo) -> Result<PackageConfig, UsgError> {
     let path = source_git.workdir().join(config::CONFIG_PATH);
-    let bytes = match std::fs::read(&path) {
-        Ok(bytes) => bytes,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(UsgError::ConfigMissing(path));
-        }
-        Err(e) => return Err(GitError::io("cannot read", &path)(e).into()),
-    };
+    let root = RepoRoot::open(source_git.workdir(), "source-git")?;
+    let bytes = root
+        .read(config::CONFIG_PATH, boundary::TEXT_LIMIT)?
+        .ok_or(UsgError::ConfigMissing(path))?;
     let text = String::from_utf8(bytes).map_err(|_| ConfigError::Unsupported {
         line: 1,
         reason: "the file is not UTF-8 text".into(),
@@ -409,12 +430,14 @@ fn release_differs(
     source_git: &Repo,
     dist_git: &Repo,
 ) -> Option<ReleaseDiff> {
-    let release = |path: PathBuf| {
-        let text = std::fs::read_to_string(path).ok()?;
-        Spec::parse(&text).tag_value("Release")
+    // only reported: a spec srcgit cannot read (missing, a link, a FIFO, too large) is skipped
+    let release = |repo: &Repo, label: &'static str, rel: &str| {
+        let root = RepoRoot::open(repo.workdir(), label).ok()?;
+        let bytes = root.read(rel, boundary::TEXT_LIMIT).ok()??;
+        Spec::parse(&String::from_utf8(bytes).ok()?).tag_value("Release")
     };
-    let dg = release(dist_git.workdir().join(config.dist_git_spec()))?;
-    let sg = release(source_git.workdir().join(&config.specfile_path))?;
+    let dg = release(dist_git, "dist-git", &config.dist_git_spec())?;
+    let sg = release(source_git, "source-git", &config.specfile_path)?;
     (dg != sg).then_some(ReleaseDiff {
         dist_git: dg,
         source_git: sg,
@@ -597,15 +620,24 @@ fn apply_sections(
 /// packit's deletion: remove `.distro/<path>` if it is there; its directory stays.
 fn remove_distro_file(root: &Path, commit: Oid, path: &str) -> Result<(), UsgError> {
     check_no_symlinked_dir(root, commit, path)?;
-    let full = root.join(DISTRO_DIR).join(path);
-    match std::fs::symlink_metadata(&full) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(GitError::io("cannot read", &full)(e).into()),
+    let unsafe_path = || UsgError::UnsafePath {
+        commit,
+        path: path.to_string(),
+    };
+    let work_tree = RepoRoot::open(root, "source-git")?;
+    // resolved without following links, then removed relative to the directory handle
+    let rel = format!("{DISTRO_DIR}/{path}");
+    let (dir, name) = match work_tree.parent(&rel) {
+        Ok(Some(found)) => found,
+        Ok(None) => return Ok(()),
+        Err(FsError::Symlink { .. } | FsError::UnsafePath { .. }) => return Err(unsafe_path()),
+        Err(e) => return Err(e.into()),
+    };
+    match dir.kind(name)? {
+        None => Ok(()),
         // a directory where dist-git had a file: not packit's to remove either
-        Ok(meta) if meta.is_dir() => Ok(()),
-        Ok(_) => {
-            std::fs::remove_file(&full).map_err(|e| GitError::io("cannot remove", &full)(e).into())
-        }
+        Some(Kind::Dir { .. }) => Ok(()),
+        Some(_) => Ok(dir.unlink(name)?),
     }
 }
 

@@ -3,6 +3,7 @@ use super::*;
 fn write_token(dir: &Path) -> PathBuf {
     let token = dir.join("token");
     std::fs::write(&token, "glpat-abcdef\n").unwrap();
+    std::fs::set_permissions(&token, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
     token
 }
 
@@ -103,5 +104,113 @@ fn mapping_lookup_is_by_exact_namespace() {
     assert!(
         s.mapping_for(&p("redhat/centos-stream/src/sub/quill"))
             .is_none()
+    );
+}
+
+#[test]
+fn a_misplaced_token_line_is_never_quoted() {
+    let dir = tempfile::tempdir().unwrap();
+    let token = write_token(dir.path());
+    for extra in [
+        "[http]\ntoken = \"glpat-SECRETSECRET\"",
+        "token = \"glpat-SECRETSECRET\"",
+        "fork_namespace = \"glpat-SECRETSECRET\"",
+        "token = glpat-SECRETSECRET",
+    ] {
+        let text = settings_text(&token, extra);
+        let err = parse(&text, Path::new("x.toml")).unwrap_err().to_string();
+        assert!(!err.contains("SECRETSECRET"), "{extra}: {err}");
+        assert!(err.contains("line "), "{extra}: {err}");
+    }
+    let text = settings_text(&token, "[http]\ntoken = \"glpat-SECRETSECRET\"");
+    let err = parse(&text, Path::new("x.toml")).unwrap_err().to_string();
+    assert!(err.contains("token"), "{err}");
+}
+
+#[test]
+fn numbers_must_be_finite_and_sane() {
+    let dir = tempfile::tempdir().unwrap();
+    let token = write_token(dir.path());
+    for (value, key) in [
+        ("inf", "poll.timeout_seconds"),
+        ("nan", "poll.timeout_seconds"),
+        ("1e300", "poll.timeout_seconds"),
+        ("-5", "poll.timeout_seconds"),
+    ] {
+        let text = settings_text(&token, "").replace(
+            "timeout_seconds = 60",
+            &format!("timeout_seconds = {value}"),
+        );
+        let err = parse(&text, Path::new("x.toml")).unwrap_err().to_string();
+        assert!(err.contains(key), "{value}: {err}");
+    }
+    for (value, key) in [
+        ("nan", "poll.interval_seconds"),
+        ("inf", "poll.interval_seconds"),
+    ] {
+        let text = settings_text(&token, "").replace(
+            "interval_seconds = 5",
+            &format!("interval_seconds = {value}"),
+        );
+        let err = parse(&text, Path::new("x.toml")).unwrap_err().to_string();
+        assert!(err.contains(key), "{value}: {err}");
+    }
+    for (extra, key) in [
+        (
+            "[http]\nrequest_timeout_seconds = 18446744073709551615",
+            "http.request_timeout_seconds",
+        ),
+        (
+            "[http]\nmax_backoff_seconds = 18446744073709551615",
+            "http.max_backoff_seconds",
+        ),
+        ("[http]\nmax_retries = 4000000000", "http.max_retries"),
+    ] {
+        let text =
+            settings_text(&token, "").replace("[[mapping]]", &format!("{extra}\n[[mapping]]"));
+        let err = parse(&text, Path::new("x.toml")).unwrap_err().to_string();
+        assert!(err.contains(key), "{extra}: {err}");
+    }
+}
+
+#[test]
+fn the_token_file_must_be_private_and_ours() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let token = write_token(dir.path());
+    for mode in [0o644, 0o640, 0o604, 0o660] {
+        std::fs::set_permissions(&token, std::fs::Permissions::from_mode(mode)).unwrap();
+        let err = parse(&settings_text(&token, ""), Path::new("x.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("chmod 600"), "{mode:o}: {err}");
+    }
+    std::fs::set_permissions(&token, std::fs::Permissions::from_mode(0o400)).unwrap();
+    parse(&settings_text(&token, ""), Path::new("x.toml")).unwrap();
+    std::os::unix::fs::chown(&token, Some(rustix::process::geteuid().as_raw() + 1), None).unwrap();
+    let err = parse(&settings_text(&token, ""), Path::new("x.toml"))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("owned by"), "{err}");
+}
+
+#[test]
+fn a_token_that_cannot_be_a_header_and_a_url_with_credentials_are_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let token = write_token(dir.path());
+    std::fs::write(&token, "glpat-ab\u{7f}cd\n").unwrap();
+    std::fs::set_permissions(&token, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let err = parse(&settings_text(&token, ""), Path::new("x.toml")).unwrap_err();
+    assert!(err.to_string().contains("token_file"), "{err}");
+    let token = write_token(dir.path());
+    let text = settings_text(&token, "").replace(
+        "https://gitlab.example.com/",
+        "https://bot:glpat-xyz@gitlab.example.com/",
+    );
+    let err = parse(&text, Path::new("x.toml")).unwrap_err().to_string();
+    assert!(
+        err.contains("gitlab_url") && !err.contains("glpat-xyz"),
+        "{err}"
     );
 }

@@ -166,6 +166,12 @@ pub fn world(opts: WorldOptions) -> World {
         .unwrap();
     let token_file = tmp.path().join("token");
     std::fs::write(&token_file, format!("{BOT_TOKEN}\n")).unwrap();
+    // srcgit refuses a token file others can read
+    std::fs::set_permissions(
+        &token_file,
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )
+    .unwrap();
     let work_dir = tmp.path().join("work");
     let database = tmp.path().join("db/srcgit.sqlite");
     let settings = tmp.path().join("srcgit.toml");

@@ -83,7 +83,7 @@ impl GitLabForge {
     ///
     /// # Errors
     ///
-    /// Any [`ForgeError`]; `Forbidden` for a revoked or wrong token.
+    /// Any [`ForgeError`]; `Unauthorized` for a revoked or wrong token.
     pub async fn account(&self) -> ForgeResult<AccountInfo> {
         const WHAT: &str = "GET user";
         let endpoint = built(WHAT, CurrentUser::builder().build())?;

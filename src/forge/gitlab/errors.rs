@@ -109,7 +109,8 @@ pub(crate) fn from_status(
     let what = what.to_owned();
     match status {
         404 => ForgeError::NotFound { what },
-        401 | 403 => ForgeError::Forbidden { what, message },
+        401 => ForgeError::Unauthorized { what, message },
+        403 => ForgeError::Forbidden { what, message },
         409 => ForgeError::Conflict { what, message },
         429 => ForgeError::RateLimited { what, retry_after },
         500..=599 => ForgeError::Server { what, status },
@@ -168,10 +169,13 @@ pub(crate) fn to_forge_error(what: &str, err: ApiError<HttpError>) -> ForgeError
                 format!("HTTP {status} with a body that is not JSON: {body}"),
             )
         }
-        ApiError::UrlParse { .. }
-        | ApiError::Body { .. }
-        | ApiError::Auth { .. }
-        | ApiError::UnsupportedUrlBase { .. } => not_sent(what, err.to_string()),
+        ApiError::Auth { .. } => ForgeError::Unauthorized {
+            what: what.to_owned(),
+            message: "the token cannot be sent as an HTTP header".to_owned(),
+        },
+        ApiError::UrlParse { .. } | ApiError::Body { .. } | ApiError::UnsupportedUrlBase { .. } => {
+            not_sent(what, err.to_string())
+        }
         other => from_crate_status(what, other),
     }
 }
@@ -301,7 +305,7 @@ mod tests {
     fn statuses_are_classified() {
         let class = |status| from_status("GET x", status, "m".into(), None);
         assert!(matches!(class(404), ForgeError::NotFound { .. }));
-        assert!(matches!(class(401), ForgeError::Forbidden { .. }));
+        assert!(matches!(class(401), ForgeError::Unauthorized { .. }));
         assert!(matches!(class(403), ForgeError::Forbidden { .. }));
         assert!(matches!(class(409), ForgeError::Conflict { .. }));
         assert!(matches!(class(429), ForgeError::RateLimited { .. }));

@@ -21,9 +21,11 @@ use crate::convert::patches::PatchError;
 use crate::convert::spec::SpecError;
 use crate::convert::sync::{self, SyncError, SyncOp};
 use crate::convert::trailers;
+use crate::repo::boundary::{self, FsError, Kind, RepoRoot};
 use crate::repo::git::{GitCli, GitError, Identity, Repo};
 use crate::repo::sync_fs;
 use crate::repo::sync_status::{self, FROM_SOURCE_GIT, SyncStatusError};
+use crate::repo::transaction::Transaction;
 use patches::PatchJob;
 
 /// What to update and how.
@@ -114,6 +116,33 @@ pub enum UpdateError {
     /// Patch metadata is wrong.
     #[error(transparent)]
     Patches(#[from] PatchError),
+    /// A path inside one of the repositories is a link, a special file, too large, …
+    #[error(transparent)]
+    Fs(#[from] FsError),
+    /// The two arguments are the same repository, or one is inside the other.
+    #[error(
+        "the source-git and dist-git repositories must be two different repositories, neither \
+         inside the other: {source_git} and {dist_git}"
+    )]
+    SameRepository {
+        /// The source-git work tree.
+        source_git: PathBuf,
+        /// The dist-git work tree.
+        dist_git: PathBuf,
+    },
+    /// A file srcgit must write is held by a directory or special file in dist-git.
+    #[error(
+        "dist-git has a {kind} at {name}, where srcgit must write {what}: remove it from \
+         dist-git or choose another name"
+    )]
+    PathOccupied {
+        /// The dist-git path.
+        name: String,
+        /// What is there.
+        kind: &'static str,
+        /// What srcgit would write there.
+        what: &'static str,
+    },
     /// A patch name collides with a packaging file.
     #[error(
         "Patch-name {0:?} would overwrite a file synced from .distro/; choose another Patch-name"
@@ -166,6 +195,7 @@ impl UpdateError {
         match self {
             UpdateError::Git(GitError::Command { .. } | GitError::NotARepo(_)) => true,
             UpdateError::Git(_) | UpdateError::Internal(_) => false,
+            UpdateError::Fs(e) => e.is_content(),
             _ => true,
         }
     }
@@ -194,9 +224,12 @@ pub fn update_dist_git(opts: &UpdateOptions) -> Result<UpdateOutcome, UpdateErro
     let (source_git, dist_git) = tracing::debug_span!("open").in_scope(|| {
         Ok::<_, GitError>((Repo::open(&opts.source_git)?, Repo::open(&opts.dist_git)?))
     })?;
+    check_distinct(&source_git, &dist_git)?;
+    let source_root = RepoRoot::open(source_git.workdir(), "source-git")?;
+    let dist_root = RepoRoot::open(dist_git.workdir(), "dist-git")?;
     let source_head = source_git.head()?;
     let dist_head = dist_git.head()?;
-    let config = load_config(&source_git, &dist_git)?;
+    let config = load_config(&source_root, &dist_git)?;
     let upstream_ref = opts
         .upstream_ref
         .clone()
@@ -227,8 +260,8 @@ pub fn update_dist_git(opts: &UpdateOptions) -> Result<UpdateOutcome, UpdateErro
     let mut change = plan(
         opts,
         &config,
-        &source_git,
-        &dist_git,
+        (&source_git, &source_root),
+        (&dist_git, &dist_root),
         patch_job.transpose()?,
     )?;
     let message = opts
@@ -243,7 +276,7 @@ pub fn update_dist_git(opts: &UpdateOptions) -> Result<UpdateOutcome, UpdateErro
         ),
         (None, _) => None,
     };
-    apply(&change, &source_git, &dist_git)?;
+    apply(&change, &source_root, &dist_git, &dist_root)?;
     if let (Some(message), Some((author, committer))) = (message, identity) {
         let oid = dist_git.commit_all(&message, &author, &committer)?;
         change.summary.commit = Some(oid.ok_or(UpdateError::NothingToCommit)?);
@@ -251,10 +284,33 @@ pub fn update_dist_git(opts: &UpdateOptions) -> Result<UpdateOutcome, UpdateErro
     Ok(UpdateOutcome::Updated(change.summary))
 }
 
+/// The two work trees (canonical) when they are the same repository or one is inside the
+/// other; `None` when they are two separate repositories.
+pub(crate) fn nested_or_same(source_git: &Repo, dist_git: &Repo) -> Option<(PathBuf, PathBuf)> {
+    let canon = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    let (sg, dg) = (canon(source_git.workdir()), canon(dist_git.workdir()));
+    let (sg_git, dg_git) = (canon(source_git.git_dir()), canon(dist_git.git_dir()));
+    (sg.starts_with(&dg) || dg.starts_with(&sg) || sg_git == dg_git).then_some((sg, dg))
+}
+
+/// Refuses the same repository twice, or one inside the other: the sync would delete
+/// one's files from the other.
+fn check_distinct(source_git: &Repo, dist_git: &Repo) -> Result<(), UpdateError> {
+    match nested_or_same(source_git, dist_git) {
+        Some((source_git, dist_git)) => Err(UpdateError::SameRepository {
+            source_git,
+            dist_git,
+        }),
+        None => Ok(()),
+    }
+}
+
 #[tracing::instrument(level = "debug", skip_all)]
-fn load_config(source_git: &Repo, dist_git: &Repo) -> Result<PackageConfig, UpdateError> {
-    let path = source_git.workdir().join(config::CONFIG_PATH);
-    let bytes = read_optional(&path)?.ok_or_else(|| UpdateError::ConfigMissing(path.clone()))?;
+fn load_config(source_root: &RepoRoot, dist_git: &Repo) -> Result<PackageConfig, UpdateError> {
+    let path = source_root.path().join(config::CONFIG_PATH);
+    let bytes = source_root
+        .read(config::CONFIG_PATH, boundary::TEXT_LIMIT)?
+        .ok_or_else(|| UpdateError::ConfigMissing(path.clone()))?;
     let text = String::from_utf8(bytes).map_err(|_| {
         UpdateError::Config(ConfigError::Unsupported {
             line: 1,
@@ -309,8 +365,8 @@ fn guard(
 fn plan(
     opts: &UpdateOptions,
     config: &PackageConfig,
-    source_git: &Repo,
-    dist_git: &Repo,
+    (source_git, source_root): (&Repo, &RepoRoot),
+    (dist_git, dist_root): (&Repo, &RepoRoot),
     patch_job: Option<PatchJob>,
 ) -> Result<DistGitChange, UpdateError> {
     let (source_tree, dest_tree) =
@@ -328,17 +384,22 @@ fn plan(
         sync_ops,
         ..Default::default()
     };
+    check_sync_targets(&change.sync_ops, dist_root)?;
     let Some(job) = patch_job else {
         return Ok(change);
     };
     let spec_name = config.dist_git_spec();
-    let spec_text = spec_after_sync(&spec_name, &change.sync_ops, source_git, dist_git)?;
+    let spec_text = spec_after_sync(&spec_name, &change.sync_ops, source_root, dist_root)?;
     let patches = tracing::debug_span!("collect_patches")
         .in_scope(|| job.collect(&opts.git, source_git, &spec_text, config.patch_id_digits))?;
     for name in patches.plan.files.keys() {
         if *name == spec_name || synced_paths(&change.sync_ops).any(|p| p == *name) {
             return Err(UpdateError::PatchNameCollision(name.clone()));
         }
+        check_writable(dist_root, name, "a patch file")?;
+    }
+    if patches.spec.is_some() {
+        check_writable(dist_root, &spec_name, "the spec")?;
     }
     let written = tracing::debug_span!("undo_identical")
         .in_scope(|| patches::undo_identical(&opts.git, dist_git, &patches.plan))?;
@@ -367,73 +428,115 @@ fn summarize_sync(ops: &[SyncOp]) -> UpdateSummary {
     summary
 }
 
-/// dist-git paths the sync writes.
+/// dist-git paths the sync writes (files, links and new directories).
 fn synced_paths(ops: &[SyncOp]) -> impl Iterator<Item = String> + '_ {
     ops.iter().filter_map(|op| match op {
         SyncOp::CopyFile { to, .. } | SyncOp::CopySymlink { to, .. } => Some(to.clone()),
+        SyncOp::CreateDir { path, .. } => Some(path.clone()),
         _ => None,
     })
+}
+
+/// Refuses a dist-git path where srcgit must write a file but finds a directory, FIFO,
+/// socket or device (a link is fine: it is replaced, never followed).
+fn check_writable(dist_root: &RepoRoot, name: &str, what: &'static str) -> Result<(), UpdateError> {
+    match dist_root.kind(name)? {
+        Some(kind @ (Kind::Dir { .. } | Kind::Special(_))) => Err(UpdateError::PathOccupied {
+            name: name.to_string(),
+            kind: kind.noun(),
+            what,
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// Checks, before anything is written, that every file the sync writes or removes in
+/// dist-git is a file or link and every directory it fills is a real directory.
+fn check_sync_targets(ops: &[SyncOp], dist_root: &RepoRoot) -> Result<(), UpdateError> {
+    for op in ops {
+        match op {
+            SyncOp::CopyFile { to, .. } | SyncOp::CopySymlink { to, .. } => {
+                check_writable(dist_root, to, "a file synced from source-git")?;
+                if let Some((parent, _)) = to.rsplit_once('/')
+                    && !synced_paths(ops).any(|p| p == parent)
+                {
+                    dist_root.dir(parent)?;
+                }
+            }
+            SyncOp::Remove { path } => check_writable(dist_root, path, "nothing (it is deleted)")?,
+            SyncOp::CreateDir { path, .. } => {
+                if let Some(kind) = dist_root.kind(path)? {
+                    return Err(UpdateError::PathOccupied {
+                        name: path.clone(),
+                        kind: kind.noun(),
+                        what: "a directory synced from source-git",
+                    });
+                }
+            }
+            SyncOp::SetMode { path, .. } | SyncOp::RemoveDir { path } => {
+                if !path.is_empty() {
+                    dist_root.dir(path)?;
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The dist-git spec text once the sync has run.
 fn spec_after_sync(
     spec_name: &str,
     ops: &[SyncOp],
-    source_git: &Repo,
-    dist_git: &Repo,
+    source_root: &RepoRoot,
+    dist_root: &RepoRoot,
 ) -> Result<String, UpdateError> {
     let last = ops.iter().rev().find_map(|op| match op {
-        SyncOp::CopyFile { from, to, .. } if to == spec_name => {
-            Some(Some(source_git.workdir().join(from)))
-        }
+        SyncOp::CopyFile { from, to, .. } if to == spec_name => Some(Some(from.as_str())),
         SyncOp::Remove { path } if path == spec_name => Some(None),
         _ => None,
     });
-    let path = match last {
-        Some(Some(source)) => source,
+    let (root, path) = match last {
+        Some(Some(from)) => (source_root, from),
         Some(None) => return Err(UpdateError::SpecMissing(spec_name.to_string())),
-        None => dist_git.workdir().join(spec_name),
+        None => (dist_root, spec_name),
     };
-    let bytes =
-        read_optional(&path)?.ok_or_else(|| UpdateError::SpecMissing(spec_name.to_string()))?;
+    let bytes = root
+        .read(path, boundary::TEXT_LIMIT)?
+        .ok_or_else(|| UpdateError::SpecMissing(spec_name.to_string()))?;
     String::from_utf8(bytes).map_err(|_| UpdateError::SpecNotText(spec_name.to_string()))
 }
 
-/// A file's bytes, `None` when it does not exist.
-fn read_optional(path: &Path) -> Result<Option<Vec<u8>>, UpdateError> {
-    match std::fs::read(path) {
-        Ok(bytes) => Ok(Some(bytes)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(GitError::Io {
-            what: "cannot read",
-            path: path.to_path_buf(),
-            source: e,
-        }
-        .into()),
-    }
-}
-
-/// Writes the planned change. Files whose bytes do not change are left alone.
+/// Writes the planned change into a [`Transaction`]: staged in a scratch directory in
+/// dist-git's `.git`, moved into place, rolled back on any failure. Files whose bytes do
+/// not change are left alone.
 #[tracing::instrument(level = "debug", skip_all)]
-fn apply(change: &DistGitChange, source_git: &Repo, dist_git: &Repo) -> Result<(), UpdateError> {
-    let root = dist_git.workdir();
-    sync_fs::apply(&change.sync_ops, source_git.workdir(), root)
-        .map_err(GitError::io("cannot sync files into", root))?;
-    for (name, bytes) in &change.patch_files {
-        write_if_changed(&root.join(name), bytes)?;
+fn apply(
+    change: &DistGitChange,
+    source_root: &RepoRoot,
+    dist_git: &Repo,
+    dist_root: &RepoRoot,
+) -> Result<(), UpdateError> {
+    let mut txn = Transaction::begin(dist_root, dist_git.git_dir())?;
+    let written = (|| -> Result<(), FsError> {
+        sync_fs::apply_in(&mut txn, &change.sync_ops, source_root)?;
+        for (name, bytes) in &change.patch_files {
+            txn.write_if_changed(name, bytes)?;
+        }
+        if let Some((name, text)) = &change.spec {
+            txn.write_if_changed(name, text.as_bytes())?;
+        }
+        Ok(())
+    })();
+    match written {
+        Ok(()) => {
+            txn.commit();
+            Ok(())
+        }
+        Err(e) => {
+            txn.rollback();
+            Err(e.into())
+        }
     }
-    if let Some((name, text)) = &change.spec {
-        write_if_changed(&root.join(name), text.as_bytes())?;
-    }
-    Ok(())
-}
-
-fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<(), UpdateError> {
-    if std::fs::read(path).is_ok_and(|old| old == bytes) {
-        return Ok(());
-    }
-    std::fs::write(path, bytes).map_err(GitError::io("cannot write", path))?;
-    Ok(())
 }
 
 /// packit's dist-git commit message: title and body split at the first blank line, the

@@ -38,8 +38,9 @@ pub(super) struct PatchJob {
 /// A scratch directory inside dist-git's `.git`, invisible to the work tree and on the
 /// same file system.
 fn scratch_dir(dist_git: &Repo) -> Result<tempfile::TempDir, UpdateError> {
+    crate::repo::transaction::sweep_stale_scratch(dist_git.git_dir());
     Ok(tempfile::Builder::new()
-        .prefix("srcgit-")
+        .prefix(&format!("srcgit-{}-", std::process::id()))
         .tempdir_in(dist_git.git_dir())
         .map_err(GitError::io(
             "cannot create a scratch directory in",
