@@ -417,7 +417,14 @@ fn a_sweep_reads_only_recently_active_projects() {
             .unwrap();
     }
     // the first sweep reads everything
+    let first = next_seq(&world);
     let out = reconciled(&world);
+    let first_requests = world
+        .gl
+        .requests()
+        .iter()
+        .filter(|r| r.seq >= first && r.path.starts_with("/api/v4"))
+        .count();
     assert!(
         out.contains(&format!("{} project(s) active", QUIET + 1)),
         "{out}"
@@ -459,7 +466,14 @@ fn a_sweep_reads_only_recently_active_projects() {
     );
     assert_eq!(sync_mrs(&world).len(), 1, "{out}");
     eprintln!(
-        "measured: sweep over {} dist-git projects with 1 changed: {} API requests ({} project list, {} branch list), {} git requests",
+        "measured: first sweep over {} dist-git projects: {first_requests} API requests",
+        QUIET + 1
+    );
+    for r in requests.iter().filter(|r| r.path.starts_with("/api/v4")) {
+        eprintln!("measured: {} {}", r.method, r.path);
+    }
+    eprintln!(
+        "measured: next sweep over {} dist-git projects with 1 changed: {} API requests ({} project list, {} branch list), {} git requests",
         QUIET + 1,
         requests
             .iter()
