@@ -338,7 +338,7 @@ fn the_source_git_component_has_the_documented_inputs() {
 
 #[test]
 fn the_classic_includes_are_plain_jobs() {
-    for name in ["srcgit.yml", "dist-git.yml"] {
+    for name in ["srcgit.yml", "srcgit-dist-git.yml"] {
         let text = read(name);
         assert!(
             inputs_used(&text).is_empty(),
