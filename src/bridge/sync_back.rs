@@ -55,7 +55,7 @@ pub enum Synced {
     /// The "Sync from dist-git" MR.
     Mr {
         /// The MR as it is now.
-        mr: MergeRequest,
+        mr: Box<MergeRequest>,
         /// srcgit opened it in this run.
         opened: bool,
         /// srcgit pushed or changed something in this run.
@@ -236,7 +236,7 @@ async fn finish<F: Forge>(
     Ok((
         CommitSha(built.dist_git_head.to_string()),
         Synced::Mr {
-            mr,
+            mr: Box::new(mr),
             opened,
             wrote: pushed || opened || changed,
         },
