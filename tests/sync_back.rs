@@ -107,6 +107,16 @@ fn writes_since(world: &World, from: u64) -> Vec<String> {
         .collect()
 }
 
+/// git fetches (upload-pack requests) from request `from` on.
+fn fetches_since(world: &World, from: u64) -> usize {
+    world
+        .gl
+        .requests()
+        .iter()
+        .filter(|r| r.seq >= from && r.path.ends_with("git-upload-pack"))
+        .count()
+}
+
 fn sync_mrs(world: &World) -> Vec<fake_gitlab::MergeRequest> {
     world
         .gl
@@ -188,10 +198,12 @@ fn a_release_bump_in_dist_git_opens_one_sync_mr_and_a_repeat_writes_nothing() {
         ".distro/hello.spec"
     );
 
-    // a second sweep: nothing new, nothing written
+    // a second sweep: nothing new, nothing written, not even fetched (the store knows
+    // this dist-git head)
     let from = next_seq(&world);
     let out = reconciled(&world);
     assert_eq!(writes_since(&world, from), Vec::<String>::new(), "{out}");
+    assert_eq!(fetches_since(&world, from), 0, "{out}");
 
     // an empty database converges from what GitLab holds, without a write
     std::fs::remove_file(&world.database).unwrap();

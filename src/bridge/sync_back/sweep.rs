@@ -41,7 +41,11 @@ fn parse(text: &str) -> Option<DateTime<FixedOffset>> {
 pub fn list_since(watermark: Option<&str>) -> Option<String> {
     let mark = parse(watermark?)?;
     let since = mark - chrono::Duration::from_std(ACTIVITY_INTERVAL).ok()?;
-    Some(since.to_rfc3339_opts(SecondsFormat::Millis, true))
+    Some(
+        since
+            .with_timezone(&chrono::Utc)
+            .to_rfc3339_opts(SecondsFormat::Millis, true),
+    )
 }
 
 /// The newer of two GitLab times (unparseable ones ignored).
@@ -163,7 +167,7 @@ mod tests {
         assert_eq!(mark.as_deref(), Some("2026-12-07T09:00:00Z"));
         let mark = newer(mark, "2026-12-07T08:00:00Z");
         assert_eq!(mark.as_deref(), Some("2026-12-07T09:00:00Z"));
-        let mark = newer(mark, "2026-12-07T11:00:00+01:00");
+        let mark = newer(mark, "2026-12-07T10:00:00+01:00");
         assert_eq!(
             mark.as_deref(),
             Some("2026-12-07T09:00:00Z"),
