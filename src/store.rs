@@ -251,6 +251,24 @@ CREATE TABLE sweeps (
     failures   INTEGER NOT NULL DEFAULT 0,
     watermark  TEXT
 );
+",
+    r"
+CREATE TABLE sync_back (
+    dist_git_project_id   INTEGER NOT NULL,
+    branch                TEXT    NOT NULL,
+    dist_git_project_path TEXT    NOT NULL,
+    dist_git_head         TEXT    NOT NULL,
+    source_git_mr_iid     INTEGER,
+    outcome               TEXT    NOT NULL,
+    updated_at            INTEGER NOT NULL,
+    PRIMARY KEY (dist_git_project_id, branch)
+);
+CREATE TABLE sync_back_watermarks (
+    namespace TEXT PRIMARY KEY,
+    watermark TEXT NOT NULL
+);
+",
+    r"
 CREATE TABLE seen_mrs (
     project_id INTEGER NOT NULL,
     mr_iid     INTEGER NOT NULL,
@@ -259,6 +277,23 @@ CREATE TABLE seen_mrs (
 );
 ",
 ];
+
+/// What srcgit last did for one dist-git branch on the way back to source-git.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyncBack {
+    /// The rpms project.
+    pub dist_git_project_id: ProjectId,
+    /// Its full path.
+    pub dist_git_project_path: ProjectPath,
+    /// The branch.
+    pub branch: String,
+    /// The branch head that was handled.
+    pub dist_git_head: CommitSha,
+    /// The "Sync from dist-git" MR in the source-git project, if one is open.
+    pub source_git_mr_iid: Option<MrIid>,
+    /// What happened (`synced`, `nothing to sync`, `no source-git project`, …).
+    pub outcome: String,
+}
 
 /// Who holds a lease: a job, its process and host.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -600,6 +635,85 @@ impl Store {
             "UPDATE sweeps SET ended_at = ?2, actions = ?3, failures = ?4, watermark = ?5
              WHERE id = ?1",
             params![id, now(), actions as i64, failures as i64, watermark],
+        )?;
+        Ok(())
+    }
+
+    /// What was last done for a dist-git branch.
+    pub fn sync_back(
+        &self,
+        project: ProjectId,
+        branch: &str,
+    ) -> Result<Option<SyncBack>, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT dist_git_project_id, dist_git_project_path, branch, dist_git_head,
+                        source_git_mr_iid, outcome
+                 FROM sync_back WHERE dist_git_project_id = ?1 AND branch = ?2",
+                params![project, branch],
+                |r| {
+                    Ok(SyncBack {
+                        dist_git_project_id: r.get(0)?,
+                        dist_git_project_path: ProjectPath(r.get(1)?),
+                        branch: r.get(2)?,
+                        dist_git_head: CommitSha(r.get(3)?),
+                        source_git_mr_iid: r.get(4)?,
+                        outcome: r.get(5)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    /// Records what was done for a dist-git branch.
+    pub fn save_sync_back(&self, row: &SyncBack) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO sync_back (dist_git_project_id, branch, dist_git_project_path,
+                                    dist_git_head, source_git_mr_iid, outcome, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+             ON CONFLICT (dist_git_project_id, branch) DO UPDATE SET
+                dist_git_project_path = excluded.dist_git_project_path,
+                dist_git_head = excluded.dist_git_head,
+                source_git_mr_iid = excluded.source_git_mr_iid,
+                outcome = excluded.outcome,
+                updated_at = excluded.updated_at",
+            params![
+                row.dist_git_project_id,
+                row.branch,
+                row.dist_git_project_path.0,
+                row.dist_git_head.0,
+                row.source_git_mr_iid,
+                row.outcome,
+                now()
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// The newest `last_activity_at` the previous complete sweep saw in a dist-git
+    /// namespace.
+    pub fn sync_back_watermark(&self, namespace: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT watermark FROM sync_back_watermarks WHERE namespace = ?1",
+                params![namespace],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    /// Sets the watermark of a dist-git namespace.
+    pub fn set_sync_back_watermark(
+        &self,
+        namespace: &str,
+        watermark: &str,
+    ) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO sync_back_watermarks (namespace, watermark) VALUES (?1, ?2)
+             ON CONFLICT (namespace) DO UPDATE SET watermark = excluded.watermark",
+            params![namespace, watermark],
         )?;
         Ok(())
     }

@@ -343,7 +343,7 @@ fn the_classic_includes_are_plain_jobs() {
             "srcgit.yml",
             &["srcgit", "srcgit-recreate", "srcgit-retry-failed"][..],
         ),
-        ("dist-git.yml", &["srcgit"][..]),
+        ("srcgit-dist-git.yml", &["srcgit"][..]),
     ] {
         let text = read(name);
         assert!(

@@ -14,6 +14,7 @@
 //! - `mr`: the bot fork, the rpms MR and the one comment on the source MR;
 //! - `mirror`: follow the rpms pipeline and mirror it as statuses;
 //! - [`reconcile`]: the sweep between jobs (closes, reopens, notes, late statuses);
+//! - [`sync_back`] (+ `verify_push`): dist-git commits back into a "Sync from dist-git" MR;
 //! - [`naming`], [`status`]: the pure names, texts and status mappings.
 
 mod lease;
@@ -23,7 +24,9 @@ pub mod naming;
 pub mod reconcile;
 mod repos;
 pub mod status;
+pub mod sync_back;
 mod verify;
+mod verify_push;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -40,6 +43,7 @@ use crate::store::{Run, Store, StoreError, unix_now};
 
 pub use mirror::{MirrorTarget, Report, cancel_open_statuses};
 pub use verify::{VerifiedMr, verify};
+pub use verify_push::{VerifiedPush, is_push_pipeline, verify_push};
 
 /// Connects to GitLab with the settings' URL, token and HTTP limits (checks the token).
 pub async fn connect(settings: &Settings) -> Result<crate::forge::gitlab::GitLabForge, ForgeError> {

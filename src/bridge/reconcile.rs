@@ -310,6 +310,23 @@ pub async fn reconcile<F: Forge>(
             }
         }
     }
+    // dist-git → source-git: the "Sync from dist-git" MRs
+    let env = super::sync_back::SyncEnv {
+        forge,
+        settings,
+        store,
+        out,
+    };
+    match super::sync_back::sweep(&env, dry_run).await {
+        Ok(back) => {
+            report.actions += back.actions;
+            report.failures.extend(back.failures);
+        }
+        Err(e) => {
+            out.line(&format!("sync from dist-git: {e}"));
+            report.failures.push(format!("sync from dist-git: {e}"));
+        }
+    }
     let watermark = if dry_run { None } else { newest.as_deref() };
     store.end_sweep(
         sweep,

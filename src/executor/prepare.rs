@@ -21,6 +21,16 @@ pub(super) fn run(config: Option<&Path>, runner: &RunnerEnv) -> Result<(), Stage
     let rt = runtime()?;
     rt.block_on(async {
         let forge = session.forge().await?;
+        if bridge::is_push_pipeline(&session.job.identity) {
+            let push = bridge::verify_push(&forge, &session.settings, &session.job.identity)
+                .await
+                .map_err(|e| session.classify(&e))?;
+            session.log.line(format!(
+                "srcgit: serving the push to {} branch {}: dist-git commits go back to {}",
+                push.rpms.path, push.branch, push.mapping.source_git
+            ));
+            return Ok(());
+        }
         let mr = bridge::verify(&forge, &session.settings, &session.job.identity)
             .await
             .map_err(|e| session.classify(&e))?;

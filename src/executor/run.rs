@@ -25,6 +25,18 @@ pub(super) fn run(
     rt.block_on(async {
         let cancel = cancellation()?;
         let forge = session.forge().await?;
+        if bridge::is_push_pipeline(&session.job.identity) {
+            let env = bridge::sync_back::SyncEnv {
+                forge: &forge,
+                settings: &session.settings,
+                store: &store,
+                out: &session.log,
+            };
+            return bridge::sync_back::push_job(&env, &session.job.identity)
+                .await
+                .map(|_| ())
+                .map_err(|e| session.classify(&e));
+        }
         let ctx = Context {
             forge: &forge,
             settings: &session.settings,

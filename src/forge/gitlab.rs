@@ -16,6 +16,7 @@
 //! `dto` (answer structs and the custom fork endpoint), `request` (URL and status-field
 //! rules).
 
+mod activity;
 mod admin;
 mod dto;
 mod errors;
@@ -55,8 +56,8 @@ use self::errors::{HttpError, built, decode, not_sent, project_missing, to_forge
 use self::request::{commit_status_state, parse_base_url, status_fields};
 use self::transport::{HttpClient, RetryPolicy};
 use crate::forge::{
-    Forge, ForgeError, ForgeResult, Job, MergeRequest, MergeRequestUpdate, NewMergeRequest, Note,
-    Pipeline, Project, ProjectRef, StatusUpdate, User,
+    ActiveProject, Branch as BranchHead, Forge, ForgeError, ForgeResult, Job, MergeRequest,
+    MergeRequestUpdate, NewMergeRequest, Note, Pipeline, Project, ProjectRef, StatusUpdate, User,
 };
 use crate::ids::{CommitSha, JobId, MrIid, PipelineId, ProjectId, ProjectPath};
 
@@ -563,6 +564,18 @@ impl Forge for GitLabForge {
         dtos.into_iter()
             .map(|dto| to_merge_request(&what, dto))
             .collect()
+    }
+
+    async fn group_projects_active_since(
+        &self,
+        group: &str,
+        since: Option<&str>,
+    ) -> ForgeResult<Vec<ActiveProject>> {
+        self.projects_active_since(group, since).await
+    }
+
+    async fn branches(&self, project: ProjectId) -> ForgeResult<Vec<BranchHead>> {
+        self.all_branches(project).await
     }
 
     async fn job(&self, project: ProjectId, id: JobId) -> ForgeResult<Job> {

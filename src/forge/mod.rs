@@ -101,6 +101,24 @@ pub struct Job {
     pub web_url: String,
 }
 
+/// A project with its `last_activity_at` (which GitLab moves at most once an hour).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActiveProject {
+    /// The project.
+    pub project: Project,
+    /// `last_activity_at` as GitLab wrote it (ISO 8601).
+    pub last_activity_at: String,
+}
+
+/// A branch and its head commit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Branch {
+    /// Name.
+    pub name: String,
+    /// Head commit.
+    pub head: CommitSha,
+}
+
 /// An MR comment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Note {
@@ -388,6 +406,18 @@ pub trait Forge: Send + Sync {
         group: &str,
         after: &str,
     ) -> impl Future<Output = ForgeResult<Vec<MergeRequest>>> + Send;
+    /// The projects directly in `group`, most recently active first
+    /// (`GET /groups/:id/projects?order_by=last_activity_at&sort=desc`), read page by page
+    /// and stopping at the first project whose `last_activity_at` is before `since`
+    /// (ISO 8601); every project when `since` is `None`.
+    fn group_projects_active_since(
+        &self,
+        group: &str,
+        since: Option<&str>,
+    ) -> impl Future<Output = ForgeResult<Vec<ActiveProject>>> + Send;
+    /// Every branch of a project with its head.
+    fn branches(&self, project: ProjectId)
+    -> impl Future<Output = ForgeResult<Vec<Branch>>> + Send;
     /// One CI job.
     fn job(&self, project: ProjectId, id: JobId) -> impl Future<Output = ForgeResult<Job>> + Send;
     /// Retries the failed and canceled jobs of a pipeline, in place.

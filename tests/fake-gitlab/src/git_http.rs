@@ -438,6 +438,9 @@ fn after_push(app: &AppState, project: Id, pusher: Option<Id>, before: &BTreeMap
             }
         }
     }
+    if after != *before {
+        crate::activity::pushed(&mut st, project);
+    }
     let Some(pusher) = pusher else { return };
     for (branch, new) in &after {
         let old = before.get(branch);

@@ -54,6 +54,7 @@
 #![warn(missing_docs)]
 #![recursion_limit = "256"]
 
+mod activity;
 mod api;
 mod ci;
 mod clock;
@@ -68,6 +69,7 @@ mod pipelines;
 mod projects;
 mod seed;
 mod seed_lifecycle;
+mod seed_push;
 mod server;
 mod specs;
 mod state;

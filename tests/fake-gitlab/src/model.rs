@@ -180,6 +180,8 @@ pub struct Project {
     pub allow_fork_pipelines_in_parent: bool,
     /// Virtual time at which a scheduled fork import finishes.
     pub import_finishes_at: Option<Timestamp>,
+    /// `last_activity_at`: creation, then pushes, at most once an hour (see `activity.rs`).
+    pub last_activity_at: Timestamp,
 }
 
 /// Merge request state.

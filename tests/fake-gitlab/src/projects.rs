@@ -52,6 +52,7 @@ pub(crate) fn create_project(st: &mut State, np: NewProject) -> Result<Id, GitEr
             ci_variables: Vec::new(),
             allow_fork_pipelines_in_parent: true,
             import_finishes_at: None,
+            last_activity_at: now,
         },
     );
     Ok(id)

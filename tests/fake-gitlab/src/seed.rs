@@ -271,6 +271,9 @@ impl FakeGitLab {
             .fetch_all_from_path(pid, local_repo.as_ref())
             .map_err(|e| SeedError(e.to_string()))?;
         let after = st.git.heads(pid);
+        if after != before {
+            crate::activity::pushed(&mut st, pid);
+        }
         for (branch, new) in &after {
             let old = before.get(branch);
             if old != Some(new) {

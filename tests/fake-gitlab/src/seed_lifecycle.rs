@@ -69,6 +69,7 @@ impl FakeGitLab {
         st.git
             .set_ref(pid, &format!("refs/heads/{}", m.target_branch), &merge)
             .map_err(|e| SeedError(e.to_string()))?;
+        crate::activity::pushed(&mut st, pid);
         let now = st.now();
         if let Some(mm) = st.mrs.get_mut(&m.id) {
             mm.state = MrState::Merged;

@@ -1,6 +1,7 @@
 //! REST API under `/api/v4`: request parsing (query string, form and JSON
 //! bodies, like Grape), errors in GitLab's shapes, authentication, pagination.
 
+mod group_projects;
 mod groups;
 mod merge_requests;
 mod mr_lists;
@@ -453,6 +454,7 @@ pub(crate) fn router() -> Router<AppState> {
             get(groups::token_self),
         )
         .route("/api/v4/groups/{id}", get(groups::get_group))
+        .route("/api/v4/groups/{id}/projects", get(group_projects::list))
         .route(
             "/api/v4/groups/{id}/members/all/{user_id}",
             get(groups::get_member_all),

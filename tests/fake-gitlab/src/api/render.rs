@@ -121,7 +121,7 @@ fn project_min(st: &State, p: &Project) -> Value {
         "avatar_url": null,
         "forks_count": st.projects.values().filter(|q| q.forked_from_id == Some(p.id)).count(),
         "star_count": 0,
-        "last_activity_at": p.created_at.to_iso8601(),
+        "last_activity_at": p.last_activity_at.to_iso8601(),
         "namespace": namespace(st, p.namespace_id),
     })
 }
