@@ -254,59 +254,37 @@ impl Composer<'_> {
                 message,
             });
         }
-        let (anchor, tag, kind) = match ev {
+        let is_map = matches!(ev, Event::MappingStart(..));
+        let (anchor, tag) = match ev {
             Event::Alias(id) => return self.compose_alias(id, &mark),
             Event::Scalar(text, style, anchor, tag) => {
                 let raw = self.compose_scalar(text, style, tag, &mark, is_value)?;
                 return self.finish(anchor, raw, &mark);
             }
-            Event::SequenceStart(anchor, tag) => {
-                self.open_anchors.insert(anchor);
-                let mut items = Vec::new();
-                loop {
-                    let (ev, m) = self.next()?;
-                    if ev == Event::SequenceEnd {
-                        break;
-                    }
-                    items.push(self.compose(ev, m, depth + 1, false)?);
-                }
-                (anchor, tag, RawKind::Seq(items))
-            }
-            Event::MappingStart(anchor, tag) => {
-                self.open_anchors.insert(anchor);
-                let mut pairs = Vec::new();
-                loop {
-                    let (ev, m) = self.next()?;
-                    if ev == Event::MappingEnd {
-                        break;
-                    }
-                    let key = self.compose(ev, m, depth + 1, false)?;
-                    let (ev, m) = self.next()?;
-                    pairs.push((key, self.compose(ev, m, depth + 1, true)?));
-                }
-                (anchor, tag, RawKind::Map(pairs))
-            }
-            _ => {
-                return Err(syntax_error(
-                    &mark,
-                    "unexpected event while composing a node",
-                ));
-            }
+            Event::SequenceStart(anchor, tag) | Event::MappingStart(anchor, tag) => (anchor, tag),
+            _ => return Err(syntax_error(&mark, "unexpected event")),
         };
+        self.open_anchors.insert(anchor);
+        let mut children = Vec::new();
+        loop {
+            let (ev, m) = self.next()?;
+            if matches!(ev, Event::SequenceEnd | Event::MappingEnd) {
+                break;
+            }
+            let is_value = is_map && children.len() % 2 == 1;
+            children.push(self.compose(ev, m, depth + 1, is_value)?);
+        }
         self.charge(1, 0, &mark)?;
-        let (line, col) = self.collection_start(&kind, mark.index());
-        let children: Vec<&Raw> = match &kind {
-            RawKind::Seq(items) => items.iter().collect(),
-            RawKind::Map(pairs) => pairs.iter().flat_map(|(k, v)| [k, v]).collect(),
-            RawKind::Scalar(_) => Vec::new(),
-        };
         let nodes = 1 + children.iter().map(|c| c.nodes).sum::<usize>();
         let bytes = children.iter().map(|c| c.bytes).sum();
-        let default = if matches!(kind, RawKind::Seq(_)) {
-            "seq"
+        let (kind, default) = if is_map {
+            let mut children = children.into_iter();
+            let pairs = std::iter::from_fn(|| Some((children.next()?, children.next()?)));
+            (RawKind::Map(pairs.collect()), "map")
         } else {
-            "map"
+            (RawKind::Seq(children), "seq")
         };
+        let (line, col) = self.collection_start(&kind, mark.index());
         let tag = explicit(&tag).unwrap_or_else(|| format!("{CORE}{default}"));
         self.finish(
             anchor,
@@ -324,10 +302,10 @@ impl Composer<'_> {
 
     /// Moves a node with properties to its first property, and registers its anchor.
     fn finish(&mut self, anchor: usize, mut raw: Raw, mark: &Marker) -> Result<Raw, YamlError> {
-        if let Some(&at) = self.source.props.get(&mark.index()) {
-            if !matches!(&raw.kind, RawKind::Scalar(t) if t.is_empty()) {
-                (raw.line, raw.col) = self.source.line_col(at);
-            }
+        if let Some(&at) = self.source.props.get(&mark.index())
+            && !matches!(&raw.kind, RawKind::Scalar(t) if t.is_empty())
+        {
+            (raw.line, raw.col) = self.source.line_col(at);
         }
         if anchor > 0 {
             self.open_anchors.remove(&anchor);
