@@ -2,7 +2,7 @@
 //! read from the source text (yaml-rust2 reads some differently: no content, a last line
 //! without a line break, trailing space-only lines).
 //!
-//! It must not validate the header or the indentation (`lexical` does) and does no I/O.
+//! It must not validate the header or the indentation (yaml-rust2 did) and does no I/O.
 
 /// PyYAML's `scan_block_scalar` (and its helpers) for the block scalar whose `|`/`>` is at
 /// `indicator`, inside a block collection at column `parent` (`None` at the root level).
@@ -26,7 +26,7 @@ pub(super) fn scan_block_scalar(chars: &[char], indicator: usize, parent: Option
 
     let mut chunks = String::new();
     let mut line_break = "";
-    while i < chars.len() && column(i, line_start) == indent {
+    while i < chars.len() && (i - line_start) == indent {
         chunks.push_str(&breaks);
         let leading_non_space = !matches!(chars[i], ' ' | '\t');
         while i < chars.len() && chars[i] != '\n' {
@@ -41,7 +41,7 @@ pub(super) fn scan_block_scalar(chars: &[char], indicator: usize, parent: Option
             ""
         };
         breaks = scan_breaks(chars, &mut i, &mut line_start, indent);
-        if i < chars.len() && column(i, line_start) == indent {
+        if i < chars.len() && (i - line_start) == indent {
             if folded && line_break == "\n" && leading_non_space && !matches!(chars[i], ' ' | '\t')
             {
                 if breaks.is_empty() {
@@ -89,22 +89,17 @@ fn block_header(chars: &[char], indicator: usize) -> (Option<bool>, Option<usize
     (chomping, increment, i)
 }
 
-/// The column of char index `i` on the line starting at `line_start`.
-fn column(i: usize, line_start: usize) -> usize {
-    i.saturating_sub(line_start)
-}
-
 /// `scan_block_scalar_breaks`: line breaks and indentation up to `indent`.
 fn scan_breaks(chars: &[char], i: &mut usize, line_start: &mut usize, indent: usize) -> String {
     let mut breaks = String::new();
-    while *i < chars.len() && column(*i, *line_start) < indent && chars[*i] == ' ' {
+    while *i < chars.len() && (*i - *line_start) < indent && chars[*i] == ' ' {
         *i += 1;
     }
     while *i < chars.len() && chars[*i] == '\n' {
         breaks.push('\n');
         *i += 1;
         *line_start = *i;
-        while *i < chars.len() && column(*i, *line_start) < indent && chars[*i] == ' ' {
+        while *i < chars.len() && (*i - *line_start) < indent && chars[*i] == ' ' {
             *i += 1;
         }
     }
@@ -123,7 +118,7 @@ fn scan_indentation(chars: &[char], i: &mut usize, line_start: &mut usize) -> (S
             *line_start = *i;
         } else {
             *i += 1;
-            max_indent = max_indent.max(column(*i, *line_start));
+            max_indent = max_indent.max(*i - *line_start);
         }
     }
     (breaks, max_indent)

@@ -1,6 +1,6 @@
 //! Composition: yaml-rust2's events → composed nodes ([`Raw`]) with resolved tags, like
-//! PyYAML's `Composer` + `Resolver`. It owns anchors and aliases (expanded by copying, within
-//! the size limits), the single-document rule, block scalar values and node positions.
+//! PyYAML's `Composer` + `Resolver`: anchors and aliases (copied, within the size limits), the
+//! single-document rule, block scalar values and PyYAML's node positions.
 //! It must not construct values (that is `constructor`'s job) and does no I/O.
 
 use std::collections::{HashMap, HashSet};
@@ -50,35 +50,22 @@ impl RawKind {
     }
 }
 
-fn error_at(mark: &Marker, message: impl Into<String>) -> YamlError {
-    YamlError::Syntax {
-        line: mark.line(),
-        col: mark.col() + 1,
-        message: message.into(),
-    }
+fn syntax_error(mark: &Marker, message: impl Into<String>) -> YamlError {
+    let (line, col, message) = (mark.line(), mark.col() + 1, message.into());
+    YamlError::Syntax { line, col, message }
 }
 
-fn limit_at(mark: &Marker, message: String) -> YamlError {
-    YamlError::Limit {
-        line: mark.line(),
-        col: mark.col() + 1,
-        message,
-    }
+/// An explicit tag's full name; `None` for no tag or the non-specific `!`.
+fn explicit(tag: &Option<Tag>) -> Option<String> {
+    tag.as_ref()
+        .filter(|t| !(t.handle.is_empty() && t.suffix == "!"))
+        .map(|t| format!("{}{}", t.handle, t.suffix))
 }
 
-/// The full tag name of an explicit tag; `!` stands for the non-specific tag.
-fn tag_name(tag: &Tag) -> String {
-    if tag.handle.is_empty() && tag.suffix == "!" {
-        "!".to_owned()
-    } else {
-        format!("{}{}", tag.handle, tag.suffix)
-    }
-}
-
-/// What the token stream tells beyond the events: where the `:` indicators are (an empty value
-/// starts right after its `:` in PyYAML), where the properties of a node start (by the mark
-/// of its token), and for every block scalar token (by its mark) the position of its `|`/`>`
-/// and the column of the enclosing block collection.
+/// What the token stream tells beyond the events (keyed by token mark index): where the `:`
+/// indicators are (an empty value starts just after its `:`), where a node's properties start,
+/// and for block scalars the position of the `|`/`>` and the column of the enclosing block
+/// collection.
 struct Source {
     chars: Vec<char>,
     line_starts: Vec<usize>,
@@ -90,12 +77,13 @@ struct Source {
 impl Source {
     fn new(text: &str) -> Source {
         let chars: Vec<char> = text.chars().collect();
-        let mut line_starts = vec![0];
-        line_starts.extend(
-            (0..chars.len())
-                .filter(|&i| chars[i] == '\n')
-                .map(|i| i + 1),
-        );
+        let line_starts = std::iter::once(0)
+            .chain(
+                (0..chars.len())
+                    .filter(|&i| chars[i] == '\n')
+                    .map(|i| i + 1),
+            )
+            .collect();
         let mut tokens: Vec<Token> = Vec::new();
         for token in Scanner::new(chars.iter().copied()) {
             let end = matches!(token.1, TokenType::StreamEnd);
@@ -127,8 +115,7 @@ impl Source {
                 TokenType::Value => colons.push(mark.index()),
                 TokenType::Scalar(TScalarStyle::Literal | TScalarStyle::Folded, _) => {
                     let parent = open.iter().rev().find_map(|c| *c);
-                    let indicator = block_indicator(&chars, &tokens, j);
-                    blocks.insert(mark.index(), (indicator, parent));
+                    blocks.insert(mark.index(), (block_indicator(&chars, &tokens, j), parent));
                 }
                 _ => {}
             }
@@ -191,22 +178,25 @@ pub(super) fn single_document(text: &str) -> Result<Option<Raw>, YamlError> {
         nodes: 0,
         bytes: 0,
     };
-    let (_stream_start, _) = composer.next()?;
+    composer.next()?; // StreamStart
     let (ev, mark) = composer.next()?;
     match ev {
         Event::StreamEnd => return Ok(None),
         Event::DocumentStart => {}
-        _ => return Err(error_at(&mark, "did not find expected <document-start>")),
+        _ => {
+            return Err(syntax_error(
+                &mark,
+                "did not find expected <document-start>",
+            ));
+        }
     }
     let (ev, mark) = composer.next()?;
     let root = composer.compose(ev, mark, 0, false)?;
-    let (_document_end, _) = composer.next()?;
+    composer.next()?; // DocumentEnd
     let (ev, mark) = composer.next()?;
     if ev != Event::StreamEnd {
-        return Err(error_at(
-            &mark,
-            "expected a single document in the stream, but found another document",
-        ));
+        let message = "expected a single document in the stream, but found another document";
+        return Err(syntax_error(&mark, message));
     }
     Ok(Some(root))
 }
@@ -224,30 +214,29 @@ impl Composer<'_> {
     fn next(&mut self) -> Result<(Event, Marker), YamlError> {
         self.parser
             .next_token()
-            .map_err(|e| error_at(e.marker(), e.info()))
+            .map_err(|e| syntax_error(e.marker(), e.info()))
     }
 
     /// Charges `nodes` nodes and `bytes` scalar bytes to the document's budget.
     fn charge(&mut self, nodes: usize, bytes: usize, mark: &Marker) -> Result<(), YamlError> {
         self.nodes += nodes;
         self.bytes += bytes;
-        if self.bytes > MAX_EXPANDED_BYTES {
-            return Err(limit_at(
-                mark,
-                format!(
-                    "the YAML document expands to more than {} MiB (aliases counted each time \
-                     they are used)",
-                    MAX_EXPANDED_BYTES >> 20
-                ),
-            ));
-        }
-        if self.nodes > MAX_NODES {
-            return Err(limit_at(
-                mark,
-                format!("the YAML document has more than {MAX_NODES} nodes (aliases expanded)"),
-            ));
-        }
-        Ok(())
+        let message = if self.bytes > MAX_EXPANDED_BYTES {
+            format!(
+                "the YAML document expands to more than {} MiB (aliases counted each time they \
+                 are used)",
+                MAX_EXPANDED_BYTES >> 20
+            )
+        } else if self.nodes > MAX_NODES {
+            format!("the YAML document has more than {MAX_NODES} nodes (aliases expanded)")
+        } else {
+            return Ok(());
+        };
+        Err(YamlError::Limit {
+            line: mark.line(),
+            col: mark.col() + 1,
+            message,
+        })
     }
 
     fn compose(
@@ -258,62 +247,64 @@ impl Composer<'_> {
         is_value: bool,
     ) -> Result<Raw, YamlError> {
         if depth > MAX_DEPTH {
-            return Err(limit_at(
-                &mark,
-                format!("nesting deeper than {MAX_DEPTH} levels"),
-            ));
+            let message = format!("nesting deeper than {MAX_DEPTH} levels");
+            return Err(YamlError::Limit {
+                line: mark.line(),
+                col: mark.col() + 1,
+                message,
+            });
         }
-        let (line, col) = (mark.line(), mark.col() + 1);
-        let props = self.source.props.get(&mark.index()).copied();
-        let (anchor, mut raw) = match ev {
+        let is_map = matches!(ev, Event::MappingStart(..));
+        let (anchor, tag) = match ev {
             Event::Alias(id) => return self.compose_alias(id, &mark),
-            Event::Scalar(text, style, anchor, tag) => (
-                anchor,
-                self.compose_scalar(text, style, tag, &mark, is_value)?,
-            ),
-            Event::SequenceStart(anchor, tag) => {
-                self.open_anchors.insert(anchor);
-                let mut items = Vec::new();
-                loop {
-                    let (ev, m) = self.next()?;
-                    if ev == Event::SequenceEnd {
-                        break;
-                    }
-                    items.push(self.compose(ev, m, depth + 1, false)?);
-                }
-                let start = self.sequence_start(mark.index());
-                let raw = self.collection(RawKind::Seq(items), tag, "seq", start, &mark)?;
-                (anchor, raw)
+            Event::Scalar(text, style, anchor, tag) => {
+                let raw = self.compose_scalar(text, style, tag, &mark, is_value)?;
+                return self.finish(anchor, raw, &mark);
             }
-            Event::MappingStart(anchor, tag) => {
-                self.open_anchors.insert(anchor);
-                let mut pairs: Vec<(Raw, Raw)> = Vec::new();
-                loop {
-                    let (ev, m) = self.next()?;
-                    if ev == Event::MappingEnd {
-                        break;
-                    }
-                    let key = self.compose(ev, m, depth + 1, false)?;
-                    let (ev, m) = self.next()?;
-                    let value = self.compose(ev, m, depth + 1, true)?;
-                    pairs.push((key, value));
-                }
-                // yaml-rust2 marks a block mapping at its first `:`; PyYAML at its first key.
-                let start = match pairs.first() {
-                    Some((key, _)) if self.source.chars.get(mark.index()) != Some(&'{') => {
-                        (key.line, key.col)
-                    }
-                    _ => (line, col),
-                };
-                let raw = self.collection(RawKind::Map(pairs), tag, "map", start, &mark)?;
-                (anchor, raw)
-            }
-            _ => return Err(error_at(&mark, "unexpected event while composing a node")),
+            Event::SequenceStart(anchor, tag) | Event::MappingStart(anchor, tag) => (anchor, tag),
+            _ => return Err(syntax_error(&mark, "unexpected event")),
         };
-        if let (Some(at), false) = (
-            props,
-            matches!(&raw.kind, RawKind::Scalar(t) if t.is_empty()),
-        ) {
+        self.open_anchors.insert(anchor);
+        let mut children = Vec::new();
+        loop {
+            let (ev, m) = self.next()?;
+            if matches!(ev, Event::SequenceEnd | Event::MappingEnd) {
+                break;
+            }
+            let is_value = is_map && children.len() % 2 == 1;
+            children.push(self.compose(ev, m, depth + 1, is_value)?);
+        }
+        self.charge(1, 0, &mark)?;
+        let nodes = 1 + children.iter().map(|c| c.nodes).sum::<usize>();
+        let bytes = children.iter().map(|c| c.bytes).sum();
+        let (kind, default) = if is_map {
+            let mut children = children.into_iter();
+            let pairs = std::iter::from_fn(|| Some((children.next()?, children.next()?)));
+            (RawKind::Map(pairs.collect()), "map")
+        } else {
+            (RawKind::Seq(children), "seq")
+        };
+        let (line, col) = self.collection_start(&kind, mark.index());
+        let tag = explicit(&tag).unwrap_or_else(|| format!("{CORE}{default}"));
+        self.finish(
+            anchor,
+            Raw {
+                kind,
+                tag,
+                line,
+                col,
+                nodes,
+                bytes,
+            },
+            &mark,
+        )
+    }
+
+    /// Moves a node with properties to its first property, and registers its anchor.
+    fn finish(&mut self, anchor: usize, mut raw: Raw, mark: &Marker) -> Result<Raw, YamlError> {
+        if let Some(&at) = self.source.props.get(&mark.index())
+            && !matches!(&raw.kind, RawKind::Scalar(t) if t.is_empty())
+        {
             (raw.line, raw.col) = self.source.line_col(at);
         }
         if anchor > 0 {
@@ -345,14 +336,13 @@ impl Composer<'_> {
                 (line, col) = self.source.line_col(at + 1);
             }
         }
-        self.charge(1, text.len(), mark)?;
-        let tag = match tag.as_ref().map(tag_name) {
-            Some(t) if t == "!" => resolve_implicit(&text),
+        let bytes = text.len();
+        self.charge(1, bytes, mark)?;
+        let tag = match explicit(&tag) {
             Some(t) => t,
-            None if style == TScalarStyle::Plain => resolve_implicit(&text),
+            None if style == TScalarStyle::Plain || tag.is_some() => resolve_implicit(&text),
             None => format!("{CORE}str"),
         };
-        let bytes = text.len();
         Ok(Raw {
             kind: RawKind::Scalar(text),
             tag,
@@ -363,49 +353,25 @@ impl Composer<'_> {
         })
     }
 
-    /// PyYAML starts a block sequence at its first `-`; yaml-rust2 marks what follows it.
-    fn sequence_start(&self, at: usize) -> (usize, usize) {
+    /// PyYAML starts a flow collection at its bracket, a block sequence at its first `-` and a
+    /// block mapping at its first key; yaml-rust2 marks what follows the `-`, or the first `:`.
+    fn collection_start(&self, kind: &RawKind, at: usize) -> (usize, usize) {
         let chars = &self.source.chars;
-        if chars.get(at) == Some(&'[') {
-            return self.source.line_col(at);
-        }
-        let before = chars[..at.min(chars.len())]
-            .iter()
-            .rposition(|c| !matches!(c, ' ' | '\t' | '\n'));
-        match before {
-            Some(dash) if chars[dash] == '-' => self.source.line_col(dash),
+        match kind {
+            RawKind::Map(pairs) if chars.get(at) != Some(&'{') && !pairs.is_empty() => {
+                (pairs[0].0.line, pairs[0].0.col)
+            }
+            RawKind::Seq(_) if chars.get(at) != Some(&'[') => {
+                match chars[..at.min(chars.len())]
+                    .iter()
+                    .rposition(|c| !matches!(c, ' ' | '\t' | '\n'))
+                {
+                    Some(dash) if chars[dash] == '-' => self.source.line_col(dash),
+                    _ => self.source.line_col(at),
+                }
+            }
             _ => self.source.line_col(at),
         }
-    }
-
-    fn collection(
-        &mut self,
-        kind: RawKind,
-        tag: Option<Tag>,
-        default: &str,
-        (line, col): (usize, usize),
-        mark: &Marker,
-    ) -> Result<Raw, YamlError> {
-        self.charge(1, 0, mark)?;
-        let children: Vec<&Raw> = match &kind {
-            RawKind::Seq(items) => items.iter().collect(),
-            RawKind::Map(pairs) => pairs.iter().flat_map(|(k, v)| [k, v]).collect(),
-            RawKind::Scalar(_) => Vec::new(),
-        };
-        let nodes = 1 + children.iter().map(|c| c.nodes).sum::<usize>();
-        let bytes = children.iter().map(|c| c.bytes).sum();
-        let tag = match tag.as_ref().map(tag_name) {
-            Some(t) if t != "!" => t,
-            _ => format!("{CORE}{default}"),
-        };
-        Ok(Raw {
-            kind,
-            tag,
-            line,
-            col,
-            nodes,
-            bytes,
-        })
     }
 
     fn compose_alias(&mut self, id: usize, mark: &Marker) -> Result<Raw, YamlError> {
@@ -415,12 +381,13 @@ impl Composer<'_> {
             self.charge(nodes, bytes, mark)?;
             Ok(self.anchors[&id].clone())
         } else if self.open_anchors.contains(&id) {
+            let what = "a recursive alias".to_owned();
             Err(YamlError::Unsupported {
                 line: mark.line(),
-                what: "a recursive alias".to_owned(),
+                what,
             })
         } else {
-            Err(error_at(mark, "found undefined alias"))
+            Err(syntax_error(mark, "found undefined alias"))
         }
     }
 }

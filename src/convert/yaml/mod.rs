@@ -2,31 +2,12 @@
 //! May import std, `yaml-rust2` and `regex`, nothing else of the crate; callers import it.
 //! Must not do I/O, nor interpret what the values mean for packit (that is the caller's job).
 //!
-//! It turns YAML text (a `source-git.yaml`, a packit trailer value such as `Patch-id: 010`, a
-//! legacy metadata block in a commit message) into a [`Node`] tree whose values are what
-//! PyYAML 6's `safe_load` produces: `yes`/`on` are booleans, `010` is 8, `1:30` is 90, `1.0`
-//! is a float, a value starting with `#` is null, duplicate keys keep the last value, `<<`
-//! merges mappings, and block scalars (`Patch-status: |`) read as PyYAML reads them.
-//!
-//! Parsing is `yaml-rust2`'s (a YAML 1.2 parser); only PyYAML's reader rules (printable
-//! characters, line break normalisation) are applied first. Documents the two tokenisers
-//! read differently are not emulated: a document yaml-rust2 rejects is one
-//! [`YamlError::Syntax`] with its line and column (see the README for the known cases).
-//! Node positions follow PyYAML's `start_mark` for the common shapes (first key of a block
-//! mapping, `-` of a block sequence, block scalar indicator, just after `:` for an empty
-//! value); nodes with properties start at the node itself.
-//!
-//! Representation choices: timestamps become [`Value::Str`] with [`Node::timestamp`] set
-//! (invalid dates are [`YamlError::InvalidValue`], PyYAML's `ValueError`); integers outside
-//! `i64`, `!!binary`/`!!set`/`!!omap`/`!!pairs` and recursive aliases are
-//! [`YamlError::Unsupported`]. Aliases are expanded by copying, within a budget of
-//! [`MAX_EXPANDED_BYTES`] (each use of an alias counts its full size): beyond it, or beyond the
-//! node or nesting limits, [`YamlError::Limit`].
-//!
-//! Layout: this file (types, [`load`]); `reader` (PyYAML's reader); `composer` (events →
-//! nodes, anchors, limits, positions); `block_scalar` (PyYAML's block scalar values);
-//! `resolver` (implicit tags); `constructor` (nodes → values); `legacy` (packit's legacy
-//! commit-message metadata lookup).
+//! Deliberate differences from PyYAML: parsing is `yaml-rust2`'s (YAML 1.2) after PyYAML's
+//! reader rules, so documents the two tokenisers read differently are not emulated (README,
+//! "Differences from packit"); timestamps are [`Value::Str`] with [`Node::timestamp`] set;
+//! integers outside `i64`, `!!binary`/`!!set`/`!!omap`/`!!pairs` and recursive aliases are
+//! [`YamlError::Unsupported`]; aliases are expanded by copying, within [`MAX_EXPANDED_BYTES`]
+//! (each use counts its full size) and node/nesting limits ([`YamlError::Limit`]).
 
 mod block_scalar;
 mod composer;
@@ -34,8 +15,6 @@ mod constructor;
 mod legacy;
 mod reader;
 mod resolver;
-
-use resolver::{DATE_ONLY, matches};
 
 pub use composer::MAX_EXPANDED_BYTES;
 pub use legacy::{metadata_from_message, try_metadata_from_message};
@@ -209,13 +188,8 @@ impl Node {
             Value::Bool(_) => "bool",
             Value::Int(_) => "int",
             Value::Float(_) => "float",
-            Value::Str(s) if self.timestamp => {
-                if matches(&DATE_ONLY, s) {
-                    "date"
-                } else {
-                    "datetime"
-                }
-            }
+            Value::Str(s) if self.timestamp && s.contains(':') => "datetime",
+            Value::Str(_) if self.timestamp => "date",
             Value::Str(_) => "str",
             Value::Seq(_) => "list",
             Value::Map(_) => "dict",

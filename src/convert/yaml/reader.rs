@@ -15,41 +15,20 @@ fn is_printable(c: char) -> bool {
 /// Normalises line breaks like PyYAML's `scan_line_break` (`\r\n`, `\r`, NEL → `\n`) after
 /// checking for characters PyYAML's reader rejects.
 pub(super) fn prepare(text: &str) -> Result<String, YamlError> {
-    let mut out = String::with_capacity(text.len());
-    let (mut line, mut col) = (1, 1);
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        if !is_printable(c) {
-            return Err(YamlError::Syntax {
-                line,
-                col,
-                message: format!(
-                    "unacceptable character #x{:04x}: special characters are not allowed",
-                    u32::from(c)
-                ),
-            });
-        }
-        match c {
-            '\u{2028}' | '\u{2029}' => {
-                return Err(YamlError::Unsupported {
-                    line,
-                    what: "a U+2028/U+2029 line separator".to_owned(),
-                });
+    let text = text.replace("\r\n", "\n").replace(['\r', '\u{85}'], "\n");
+    for (line, row) in (1..).zip(text.split('\n')) {
+        for (col, c) in (1..).zip(row.chars()) {
+            if matches!(c, '\u{2028}' | '\u{2029}') {
+                let what = "a U+2028/U+2029 line separator".to_owned();
+                return Err(YamlError::Unsupported { line, what });
+            } else if !is_printable(c) {
+                let code = u32::from(c);
+                let message = format!(
+                    "unacceptable character #x{code:04x}: special characters are not allowed"
+                );
+                return Err(YamlError::Syntax { line, col, message });
             }
-            '\r' => {
-                if chars.peek() == Some(&'\n') {
-                    chars.next();
-                }
-                out.push('\n');
-            }
-            '\u{85}' => out.push('\n'),
-            _ => out.push(c),
-        }
-        if out.ends_with('\n') {
-            (line, col) = (line + 1, 1);
-        } else {
-            col += 1;
         }
     }
-    Ok(out)
+    Ok(text)
 }
