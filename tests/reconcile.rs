@@ -151,10 +151,15 @@ fn a_closed_source_mr_closes_the_rpms_mr_and_a_reopen_reopens_it() {
     // (plus the way back's list of recently active rpms projects and their branches)
     assert!(
         requests.iter().all(|r| r.starts_with("GET ")
-            && !regex::Regex::new(r"/merge_requests/\d+").unwrap().is_match(r)),
+            && !regex::Regex::new(r"/merge_requests/\d+")
+                .unwrap()
+                .is_match(r)),
         "{requests:#?}"
     );
-    let mr_lists = requests.iter().filter(|r| r.ends_with("/merge_requests")).count();
+    let mr_lists = requests
+        .iter()
+        .filter(|r| r.ends_with("/merge_requests"))
+        .count();
     assert_eq!(mr_lists, 3, "{requests:#?}");
     assert!(quiet.stdout.contains("0 changed"), "{}", quiet.stdout);
 

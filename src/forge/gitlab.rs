@@ -223,6 +223,36 @@ impl GitLabForge {
         paths.insert(project.id, project.path.clone());
     }
 
+    /// MRs of `project` from `source_branch` (in `state`, or any), newest first.
+    async fn branch_merge_requests(
+        &self,
+        project: ProjectId,
+        source_branch: &str,
+        state: Option<MergeRequestState>,
+    ) -> ForgeResult<Vec<MergeRequest>> {
+        let what = format!(
+            "GET {}merge requests of {} from branch {source_branch}",
+            if state.is_some() { "open " } else { "" },
+            self.label(project)
+        );
+        let mut builder = MergeRequests::builder();
+        builder.project(project.0).source_branch(source_branch);
+        if let Some(state) = state {
+            builder.state(state);
+        }
+        let endpoint = built(&what, builder.build())?;
+        let dtos: Vec<MergeRequestDto> = self.query_all(&what, endpoint).await?;
+        let mut mrs = dtos
+            .into_iter()
+            .map(|dto| to_merge_request(&what, dto))
+            .collect::<ForgeResult<Vec<_>>>()?;
+        mrs.retain(|mr| {
+            mr.source_branch == source_branch && (state.is_none() || mr.state == "opened")
+        });
+        mrs.sort_by_key(|mr| Reverse(mr.iid));
+        Ok(mrs)
+    }
+
     fn mr_label(&self, project: ProjectId, iid: MrIid) -> String {
         format!("{}!{iid}", self.label(project))
     }
@@ -302,27 +332,8 @@ impl Forge for GitLabForge {
         project: ProjectId,
         source_branch: &str,
     ) -> ForgeResult<Vec<MergeRequest>> {
-        let what = format!(
-            "GET open merge requests of {} from branch {source_branch}",
-            self.label(project)
-        );
-        let endpoint = built(
-            &what,
-            MergeRequests::builder()
-                .project(project.0)
-                .state(MergeRequestState::Opened)
-                .source_branch(source_branch)
-                .build(),
-        )?;
-        let dtos: Vec<MergeRequestDto> = self.query_all(&what, endpoint).await?;
-        let mrs = dtos
-            .into_iter()
-            .map(|dto| to_merge_request(&what, dto))
-            .collect::<ForgeResult<Vec<_>>>()?;
-        Ok(mrs
-            .into_iter()
-            .filter(|mr| mr.state == "opened" && mr.source_branch == source_branch)
-            .collect())
+        self.branch_merge_requests(project, source_branch, Some(MergeRequestState::Opened))
+            .await
     }
 
     async fn merge_requests_from_branch(
@@ -330,25 +341,8 @@ impl Forge for GitLabForge {
         project: ProjectId,
         source_branch: &str,
     ) -> ForgeResult<Vec<MergeRequest>> {
-        let what = format!(
-            "GET merge requests of {} from branch {source_branch}",
-            self.label(project)
-        );
-        let endpoint = built(
-            &what,
-            MergeRequests::builder()
-                .project(project.0)
-                .source_branch(source_branch)
-                .build(),
-        )?;
-        let dtos: Vec<MergeRequestDto> = self.query_all(&what, endpoint).await?;
-        let mut mrs = dtos
-            .into_iter()
-            .map(|dto| to_merge_request(&what, dto))
-            .collect::<ForgeResult<Vec<_>>>()?;
-        mrs.retain(|mr| mr.source_branch == source_branch);
-        mrs.sort_by_key(|mr| Reverse(mr.iid));
-        Ok(mrs)
+        self.branch_merge_requests(project, source_branch, None)
+            .await
     }
 
     async fn create_merge_request(&self, mr: &NewMergeRequest) -> ForgeResult<MergeRequest> {
