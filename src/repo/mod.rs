@@ -5,12 +5,15 @@
 //! executor, the bridge or the database (`forge`, `executor`, `bridge`, `store` are never
 //! imported here).
 //!
+//! - [`cache`]: the runner host's shared object cache and the job repositories that
+//!   borrow from it (the executor's fetches);
 //! - [`git`]: the git boundary (git2 in-process; `git format-patch`/`patch-id` as processes);
 //! - [`sync_fs`]: the file-system side of `files_to_sync` (list trees, apply planned ops);
 //! - [`sync_status`]: packit's sync status between the two repositories;
 //! - [`update_dist_git`]: `srcgit convert`, source-git → dist-git;
 //! - [`update_source_git`]: `srcgit update-source-git`, dist-git commits → source-git.
 
+pub mod cache;
 pub mod git;
 pub mod sync_fs;
 pub mod sync_status;
