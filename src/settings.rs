@@ -24,6 +24,8 @@ struct RawSettings {
     fork_namespace: String,
     #[serde(default)]
     log_file: Option<PathBuf>,
+    #[serde(default = "default_cache_max_age_days")]
+    cache_max_age_days: u32,
     #[serde(default)]
     mapping: Vec<RawMapping>,
     #[serde(default)]
@@ -59,6 +61,10 @@ struct RawMapping {
     dist_git: String,
     #[serde(default = "default_branches")]
     branches: String,
+}
+
+fn default_cache_max_age_days() -> u32 {
+    14
 }
 
 fn default_branches() -> String {
@@ -170,6 +176,9 @@ pub struct Settings {
     pub work_dir: PathBuf,
     /// Namespace of the bot's forks of rpms projects.
     pub fork_namespace: String,
+    /// `cache_max_age_days`: the git cache of a project no job used for this long is
+    /// removed by `srcgit cache prune` and the cleanup stage.
+    pub cache_max_age: Duration,
     /// Operator log file (JSON lines); `None`: warnings only, on stderr.
     pub log_file: Option<PathBuf>,
     /// Served namespaces.
@@ -326,6 +335,12 @@ pub fn parse(text: &str, path: &Path) -> Result<Settings, SettingsError> {
             "must be at least 1".to_string(),
         ));
     }
+    if raw.cache_max_age_days == 0 {
+        return Err(invalid(
+            "cache_max_age_days",
+            "must be at least 1".to_string(),
+        ));
+    }
     let token = read_token(path, &raw.token_file)?;
     Ok(Settings {
         gitlab_url: url,
@@ -333,6 +348,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Settings, SettingsError> {
         database: raw.database,
         work_dir: raw.work_dir,
         fork_namespace: namespace(path, "fork_namespace", &raw.fork_namespace)?,
+        cache_max_age: Duration::from_secs(u64::from(raw.cache_max_age_days) * 86_400),
         log_file: raw.log_file,
         mappings,
         poll_interval: Duration::from_secs_f64(raw.poll.interval_seconds),

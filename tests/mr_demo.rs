@@ -75,6 +75,9 @@ fn the_mr_demo_runs_the_whole_job() {
         ),
         "{stdout}"
     );
-    assert!(stdout.contains("redhat/centos-stream/rpms/hello!1: closed"), "{stdout}");
+    assert!(
+        stdout.contains("redhat/centos-stream/rpms/hello!1: closed"),
+        "{stdout}"
+    );
     assert!(stdout.contains("closed (source-closed)"), "{stdout}");
 }

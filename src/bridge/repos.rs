@@ -375,10 +375,7 @@ impl RepoJob {
         if cache.repo().find_commit(pipeline_sha).is_err() {
             // The MR moved on since the pipeline started; the pipeline's commit may still be
             // reachable from the project it runs in.
-            let wanted = vec![format!(
-                "+{0}:refs/srcgit/sha/{0}",
-                self.pipeline_sha
-            )];
+            let wanted = vec![format!("+{0}:refs/srcgit/sha/{0}", self.pipeline_sha)];
             if let Ok(more) = cache.fetch(&self.pipeline_url, &wanted, &self.credentials, &say) {
                 bytes += more;
             }

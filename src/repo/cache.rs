@@ -177,7 +177,9 @@ impl Cache {
                         let doomed = project.join(format!("{generation}{TMP}"));
                         fs::rename(&dir, &doomed).map_err(GitError::io("cannot rename", &dir))?;
                         remove_dir(&doomed)?;
-                        pruned.removed_generations.push(format!("{key}/{generation}"));
+                        pruned
+                            .removed_generations
+                            .push(format!("{key}/{generation}"));
                     }
                     None => in_use = true,
                 }
@@ -496,7 +498,9 @@ fn lock_file(dir: &Path, blocking: bool) -> Result<Option<File>, GitError> {
                 Err(TryLockError::Error(e)) => return Err(GitError::io("cannot lock", &path)(e)),
             }
         }
-        let held = file.metadata().map_err(GitError::io("cannot stat", &path))?;
+        let held = file
+            .metadata()
+            .map_err(GitError::io("cannot stat", &path))?;
         match fs::metadata(&path) {
             Ok(now) if now.ino() == held.ino() && now.dev() == held.dev() => return Ok(Some(file)),
             _ => continue,
@@ -640,7 +644,12 @@ fn remove_leftovers(dir: &Path) -> io::Result<()> {
             }
         }
     }
-    for lock in ["packed-refs.lock", "HEAD.lock", "config.lock", "shallow.lock"] {
+    for lock in [
+        "packed-refs.lock",
+        "HEAD.lock",
+        "config.lock",
+        "shallow.lock",
+    ] {
         match fs::remove_file(dir.join(lock)) {
             Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
             _ => {}
@@ -715,7 +724,10 @@ fn check_pack(idx_path: &Path, pack_path: &Path) -> Result<(), String> {
     pack.seek(SeekFrom::Start(pack_len - 20)).map_err(io_err)?;
     pack.read_exact(&mut pack_trailer).map_err(io_err)?;
     if pack_trailer != idx_trailer[..20] {
-        return Err("the pack is truncated or damaged (its checksum is not the one its index records)".into());
+        return Err(
+            "the pack is truncated or damaged (its checksum is not the one its index records)"
+                .into(),
+        );
     }
     Ok(())
 }
@@ -737,3 +749,5 @@ fn is_local_damage(e: &git2::Error) -> bool {
     )
 }
 
+#[cfg(test)]
+mod tests;

@@ -105,3 +105,24 @@ fn mapping_lookup_is_by_exact_namespace() {
             .is_none()
     );
 }
+
+#[test]
+fn cache_max_age_defaults_to_two_weeks_and_is_validated() {
+    let dir = tempfile::tempdir().unwrap();
+    let token = write_token(dir.path());
+    let s = parse(&settings_text(&token, ""), Path::new("x.toml")).unwrap();
+    assert_eq!(s.cache_max_age, Duration::from_secs(14 * 86_400));
+    let s = parse(
+        &settings_text(&token, "cache_max_age_days = 3"),
+        Path::new("x.toml"),
+    )
+    .unwrap();
+    assert_eq!(s.cache_max_age, Duration::from_secs(3 * 86_400));
+    let err = parse(
+        &settings_text(&token, "cache_max_age_days = 0"),
+        Path::new("x.toml"),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("cache_max_age_days"), "{err}");
+}
