@@ -513,14 +513,17 @@ impl RepoJob {
     }
 }
 
-/// `12.3 KiB`, for the job log.
+/// `12.3 KiB (12601 bytes)`, for the job log.
 fn human_bytes(bytes: u64) -> String {
     if bytes < 1024 {
         format!("{bytes} bytes")
     } else if bytes < 1024 * 1024 {
-        format!("{:.1} KiB", bytes as f64 / 1024.0)
+        format!("{:.1} KiB ({bytes} bytes)", bytes as f64 / 1024.0)
     } else {
-        format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
+        format!(
+            "{:.1} MiB ({bytes} bytes)",
+            bytes as f64 / (1024.0 * 1024.0)
+        )
     }
 }
 
