@@ -182,6 +182,7 @@ pub(super) async fn convert_and_push<F: Forge>(
         work = back;
         match round {
             Round::Pushed => {
+                work.remember_pushed(commit, ctx.out.as_ref());
                 return Ok(Some(Pushed {
                     source_sha,
                     dist_git_sha: CommitSha(commit.to_string()),
@@ -343,6 +344,25 @@ impl RepoJob {
             (Some(head), Some(from)) if from == source_head => Round::Twin(head),
             _ => Round::Moved { now, holds },
         })
+    }
+
+    /// Puts the pushed commit's objects into the rpms cache and records it as the fork
+    /// branch there, so the next job on this MR fetches nothing from the fork. Best effort:
+    /// without it the next job fetches the commit back.
+    fn remember_pushed(&self, commit: Oid, log: &dyn Output) {
+        let say = |text: &str| log.line(text);
+        let result = self.cache.lock(&self.rpms_key, &say).and_then(|cache| {
+            let fork_cached = format!("refs/srcgit/{}/{}", self.fork_key, self.fork_branch);
+            match self.in_use.last() {
+                Some(used) => {
+                    cache.adopt(used, &self.job_dir.join("dist/.git"), &fork_cached, commit)
+                }
+                None => Ok(false),
+            }
+        });
+        if let Err(e) = result {
+            tracing::warn!(error = %crate::error_chain(&e), "cannot keep the pushed commit in the git cache");
+        }
     }
 
     /// The fork branch as it is now (`None` when it does not exist), fetched.

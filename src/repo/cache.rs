@@ -307,6 +307,60 @@ impl Locked {
         }
     }
 
+    /// Copies the loose objects a job repository wrote (its dist-git commit, pushed) into
+    /// the cache and points `name` at `commit`, so the next job's fetch of that branch
+    /// transfers nothing. Each object is written under a temporary name and renamed, so a
+    /// kill leaves no partial object; objects already present are skipped.
+    ///
+    /// Only into the generation the job read (`used`): the job's new objects lean on the
+    /// others of that generation. Returns whether it adopted them.
+    pub fn adopt(
+        &self,
+        used: &InUse,
+        job_git_dir: &Path,
+        name: &str,
+        commit: Oid,
+    ) -> Result<bool, GitError> {
+        let from = job_git_dir.join("objects");
+        let to = self.repo.path().join("objects");
+        if fs::canonicalize(&to).ok() != fs::canonicalize(used.objects_dir()).ok() {
+            return Ok(false);
+        }
+        for dir in fs::read_dir(&from).map_err(GitError::io("cannot read", &from))? {
+            let dir = dir.map_err(GitError::io("cannot read", &from))?;
+            let fan = dir.file_name().to_string_lossy().into_owned();
+            if fan.len() != 2 || !fan.chars().all(|c| c.is_ascii_hexdigit()) {
+                continue;
+            }
+            let target_dir = to.join(&fan);
+            fs::create_dir_all(&target_dir).map_err(GitError::io("cannot create", &target_dir))?;
+            for object in
+                fs::read_dir(dir.path()).map_err(GitError::io("cannot read", dir.path()))?
+            {
+                let object = object.map_err(GitError::io("cannot read", dir.path()))?;
+                let name = object.file_name().to_string_lossy().into_owned();
+                if name.len() != 38 || !name.chars().all(|c| c.is_ascii_hexdigit()) {
+                    continue;
+                }
+                let target = target_dir.join(&name);
+                if target.exists() {
+                    continue;
+                }
+                let tmp = target_dir.join(format!("tmp_object_srcgit_{name}"));
+                fs::copy(object.path(), &tmp)
+                    .and_then(|_| fs::rename(&tmp, &target))
+                    .map_err(GitError::io("cannot copy an object into", &target_dir))?;
+            }
+        }
+        self.repo
+            .find_commit(commit)
+            .map_err(GitError::git2("the pushed commit is not in the cache"))?;
+        self.repo
+            .reference(name, commit, true, "srcgit: pushed")
+            .map_err(GitError::git2(format!("cannot set {name} in the cache")))?;
+        Ok(true)
+    }
+
     /// Ends the fetching: the lock is released, and the returned handle keeps this
     /// generation from being deleted while the job reads it.
     pub fn into_use(self) -> Result<InUse, GitError> {
@@ -669,7 +723,20 @@ fn remove_leftovers(dir: &Path) -> io::Result<()> {
         }
         Ok(())
     }
-    ref_locks(&dir.join("refs"))
+    ref_locks(&dir.join("refs"))?;
+    if let Ok(fans) = fs::read_dir(dir.join("objects")) {
+        for fan in fans.filter_map(Result::ok) {
+            if fan.file_name().len() != 2 {
+                continue;
+            }
+            for object in fs::read_dir(fan.path())?.filter_map(Result::ok) {
+                if object.file_name().to_string_lossy().starts_with("tmp_") {
+                    fs::remove_file(object.path())?;
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Every `.idx` has its `.pack`, and each pack is whole: its header counts the objects the
