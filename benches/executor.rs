@@ -617,8 +617,18 @@ fn main() {
     if !only_cache {
         api_bench();
     }
+    let count = |var: &str, default: usize| {
+        std::env::var(var)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    };
+    let (cold, warm) = (
+        count("SRCGIT_BENCH_FIRST_JOBS", 3),
+        count("SRCGIT_BENCH_SECOND_JOBS", 5),
+    );
     for name in fixtures.split_whitespace() {
-        cache_bench(name, 3, 5);
+        cache_bench(name, cold, warm);
     }
 }
 
