@@ -40,6 +40,9 @@ pub enum Command {
     History(HistoryArgs),
     /// List the stored source-git ↔ dist-git merge request pairs.
     Pairs(PairsArgs),
+    /// The runner host's shared git cache (`work_dir/cache/srcgit.git`).
+    #[command(subcommand)]
+    Cache(CacheCommand),
     /// Check this runner host's set-up: settings, token, GitLab permissions, work_dir,
     /// database, git. Prints one line per check and a fix per problem; exits 1 if any
     /// check failed.
@@ -49,6 +52,18 @@ pub enum Command {
     GenerateAssets {
         /// Receives `man/*.1` and `completions/{srcgit.bash,_srcgit,srcgit.fish}`.
         dir: PathBuf,
+    },
+}
+
+/// `srcgit cache …`.
+#[derive(Debug, Subcommand)]
+pub enum CacheCommand {
+    /// Remove the caches of projects no job used for `cache_max_age_days`, and old cache
+    /// generations no job reads any more (a cache in use is left alone).
+    Prune {
+        /// Remove caches unused for this many days instead of `cache_max_age_days`.
+        #[arg(long, value_name = "DAYS")]
+        max_age_days: Option<u32>,
     },
 }
 

@@ -32,6 +32,9 @@ pub fn run(cli: cli::Cli) -> u8 {
         cli::Command::Reconcile(args) => commands::reconcile(args, cli.config.as_deref()),
         cli::Command::History(args) => commands::history(args, cli.config.as_deref()),
         cli::Command::Pairs(args) => commands::pairs(args, cli.config.as_deref()),
+        cli::Command::Cache(cli::CacheCommand::Prune { max_age_days }) => {
+            commands::cache_prune(*max_age_days, cli.config.as_deref())
+        }
         cli::Command::Doctor => commands::doctor(cli.config.as_deref()),
         cli::Command::GenerateAssets { dir } => commands::generate_assets(dir),
     }

@@ -24,6 +24,8 @@ struct RawSettings {
     fork_namespace: String,
     #[serde(default)]
     log_file: Option<PathBuf>,
+    #[serde(default = "default_cache_max_age_days")]
+    cache_max_age_days: u32,
     #[serde(default)]
     mapping: Vec<RawMapping>,
     #[serde(default)]
@@ -59,6 +61,10 @@ struct RawMapping {
     dist_git: String,
     #[serde(default = "default_branches")]
     branches: String,
+}
+
+fn default_cache_max_age_days() -> u32 {
+    14
 }
 
 fn default_branches() -> String {
@@ -170,6 +176,9 @@ pub struct Settings {
     pub work_dir: PathBuf,
     /// Namespace of the bot's forks of rpms projects.
     pub fork_namespace: String,
+    /// `cache_max_age_days`: the git cache of a project no job used for this long is
+    /// removed by `srcgit cache prune` and the cleanup stage.
+    pub cache_max_age: Duration,
     /// Operator log file (JSON lines); `None`: warnings only, on stderr.
     pub log_file: Option<PathBuf>,
     /// Served namespaces.
@@ -397,6 +406,12 @@ fn parse_with(text: &str, path: &Path, check: TokenFileCheck) -> Result<Settings
         raw.http.max_backoff_seconds,
         0..=MAX_INTERVAL as u64,
     )?;
+    in_range(
+        path,
+        "cache_max_age_days",
+        u64::from(raw.cache_max_age_days),
+        1..=3650,
+    )?;
     let token = read_token(path, &raw.token_file, check)?;
     Ok(Settings {
         gitlab_url: url,
@@ -404,6 +419,7 @@ fn parse_with(text: &str, path: &Path, check: TokenFileCheck) -> Result<Settings
         database: raw.database,
         work_dir: raw.work_dir,
         fork_namespace: namespace(path, "fork_namespace", &raw.fork_namespace)?,
+        cache_max_age: Duration::from_secs(u64::from(raw.cache_max_age_days) * 86_400),
         log_file: raw.log_file,
         mappings,
         poll_interval: Duration::from_secs_f64(raw.poll.interval_seconds),

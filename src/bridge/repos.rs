@@ -1,6 +1,13 @@
-//! The git half of `build_script`: fetch the MR head (with tags, for `upstream_ref`) and the
-//! rpms target branch into the job's directory, convert with the same code as
-//! `srcgit convert`, and push the result to the bot fork. git work runs on blocking threads.
+//! The git half of `build_script`: fetch the MR head (and the `upstream_ref` tag) and the
+//! rpms target branch, convert with the same code as `srcgit convert`, and push the result
+//! to the bot fork. git work runs on blocking threads.
+//!
+//! Fetches go into the host's shared cache ([`crate::repo::cache`]; one per GitLab
+//! project, under its lock), so a job transfers only what earlier jobs did not. The job
+//! then works in two small repositories of its own that borrow the cache's objects: the
+//! source-git one has only `.distro/` (and what `files_to_sync` copies) checked out —
+//! `git format-patch` reads the upstream history as objects — and the dist-git one has the
+//! rpms branch checked out. The dist-git commit is written into the job's repository.
 //!
 //! The push is safe against twins on other hosts, which share nothing but GitLab: it
 //! expects the fork branch to still hold what was fetched (git's `--force-with-lease`).
@@ -12,12 +19,13 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use git2::{Oid, Repository};
+use git2::Oid;
 
 use super::naming;
 use super::{BridgeError, Context, Output, Pushed, VerifiedMr, git_env};
 use crate::forge::{Forge, Project};
 use crate::ids::CommitSha;
+use crate::repo::cache::{self, Cache, Checkout, Head, InUse};
 use crate::repo::git::{self, Credentials, GitCli, GitError, Identity, LeasePush, Repo};
 use crate::repo::sync_status::FROM_SOURCE_GIT;
 use crate::repo::update_dist_git::{self, UpdateError, UpdateOptions};
@@ -31,6 +39,14 @@ const FORK_REF: &str = "refs/srcgit/fork";
 /// Everything the blocking part needs, owned.
 struct RepoJob {
     job_dir: PathBuf,
+    cache: Cache,
+    /// Cache keys: the source-git project (MR refs live in the target project) and the
+    /// rpms project (its fork's objects are fetched there too).
+    source_key: String,
+    rpms_key: String,
+    fork_key: String,
+    /// The cache generations the job's repositories read, held until the job is done.
+    in_use: Vec<InUse>,
     credentials: Credentials,
     target_url: String,
     pipeline_url: String,
@@ -106,6 +122,11 @@ pub(super) async fn convert_and_push<F: Forge>(
     };
     let work = RepoJob {
         job_dir: job_dir.to_path_buf(),
+        cache: Cache::in_work_dir(&ctx.settings.work_dir),
+        source_key: format!("project-{}", mr.target.id),
+        rpms_key: format!("project-{}", mr.rpms.id),
+        fork_key: format!("project-{}", fork.id),
+        in_use: Vec::new(),
         credentials: Credentials::token(ctx.settings.token.expose()),
         target_url: mr.target.http_url_to_repo.clone(),
         pipeline_url: pipeline_url.clone(),
@@ -128,6 +149,7 @@ pub(super) async fn convert_and_push<F: Forge>(
     };
     let out = Arc::clone(&ctx.out);
     let (mut work, prepared) = blocking(move || {
+        let mut work = work;
         let prepared = work.prepare(out.as_ref())?;
         Ok((work, prepared))
     })
@@ -160,6 +182,7 @@ pub(super) async fn convert_and_push<F: Forge>(
         work = back;
         match round {
             Round::Pushed => {
+                work.remember_pushed(commit, ctx.out.as_ref());
                 return Ok(Some(Pushed {
                     source_sha,
                     dist_git_sha: CommitSha(commit.to_string()),
@@ -226,18 +249,16 @@ fn superseded(head: &CommitSha, ours: &CommitSha) -> String {
 
 impl RepoJob {
     /// Fetches, and converts unless the fork branch already holds the conversion.
-    fn prepare(&self, log: &dyn Output) -> Result<Prepared, BridgeError> {
+    fn prepare(&mut self, log: &dyn Output) -> Result<Prepared, BridgeError> {
         if self.job_dir.exists() {
             std::fs::remove_dir_all(&self.job_dir)
                 .map_err(GitError::io("cannot clean", &self.job_dir))?;
         }
-        for dir in ["source", "dist", "home"] {
-            let path = self.job_dir.join(dir);
-            std::fs::create_dir_all(&path).map_err(GitError::io("cannot create", &path))?;
-        }
-        let source_head = self.fetch_source()?;
+        let home = self.job_dir.join("home");
+        std::fs::create_dir_all(&home).map_err(GitError::io("cannot create", &home))?;
+        let source_head = self.fetch_source(log)?;
         log.line(&format!("srcgit: source-git head {source_head}"));
-        let dist = self.fetch_dist_git()?;
+        let dist = self.fetch_dist_git(log)?;
         let fork_head = dist.resolve_commit(FORK_REF);
         let prepared = |outcome| {
             Ok(Prepared {
@@ -325,6 +346,25 @@ impl RepoJob {
         })
     }
 
+    /// Puts the pushed commit's objects into the rpms cache and records it as the fork
+    /// branch there, so the next job on this MR fetches nothing from the fork. Best effort:
+    /// without it the next job fetches the commit back.
+    fn remember_pushed(&self, commit: Oid, log: &dyn Output) {
+        let say = |text: &str| log.line(text);
+        let result = self.cache.lock(&self.rpms_key, &say).and_then(|cache| {
+            let fork_cached = format!("refs/srcgit/{}/{}", self.fork_key, self.fork_branch);
+            match self.in_use.last() {
+                Some(used) => {
+                    cache.adopt(used, &self.job_dir.join("dist/.git"), &fork_cached, commit)
+                }
+                None => Ok(false),
+            }
+        });
+        if let Err(e) = result {
+            tracing::warn!(error = %crate::error_chain(&e), "cannot keep the pushed commit in the git cache");
+        }
+    }
+
     /// The fork branch as it is now (`None` when it does not exist), fetched.
     fn refetch_fork(&self, dist: &Repo) -> Result<Option<Oid>, BridgeError> {
         let remote_ref = format!("refs/heads/{}", self.fork_branch);
@@ -336,33 +376,31 @@ impl RepoJob {
         Ok(dist.resolve_commit(FORK_REF))
     }
 
-    /// Fetches the MR head and the tags; returns the commit to convert.
-    fn fetch_source(&self) -> Result<Oid, BridgeError> {
-        let dir = self.job_dir.join("source");
-        let repo = Repository::init(&dir)
-            .map_err(GitError::git2("cannot create the source-git work tree"))?;
+    /// Fetches the MR head (and, for merged-results pipelines, the pipeline's ref) and the
+    /// `upstream_ref` tag into the source-git cache, and makes the job's source-git
+    /// repository with only `.distro/` checked out; returns the commit to convert.
+    fn fetch_source(&mut self, log: &dyn Output) -> Result<Oid, BridgeError> {
+        let say = |text: &str| log.line(text);
+        let mut cache = self.cache.lock(&self.source_key, &say)?;
         let merged_result =
             self.pipeline_ref.ends_with("/merge") || self.pipeline_ref.ends_with("/train");
-        let mut refspecs = vec![
-            format!(
-                "+refs/merge-requests/{}/head:refs/srcgit/mr-head",
-                self.mr_iid
-            ),
-            "+refs/tags/*:refs/tags/*".to_string(),
-        ];
+        let mr_head = format!("refs/merge-requests/{}/head", self.mr_iid);
+        let mut refspecs = vec![format!("+{mr_head}:{mr_head}")];
         if merged_result && self.pipeline_ref.starts_with("refs/") {
-            refspecs.push(format!("+{}:refs/srcgit/pipeline", self.pipeline_ref));
+            refspecs.push(format!("+{0}:{0}", self.pipeline_ref));
         }
-        git::fetch(&repo, &self.target_url, &refspecs, &self.credentials)?;
+        let mut bytes = cache.fetch(&self.target_url, &refspecs, &self.credentials, &say)?;
         let pipeline_sha =
             Oid::from_str(&self.pipeline_sha).map_err(GitError::git2("invalid pipeline sha"))?;
-        if repo.find_commit(pipeline_sha).is_err() {
+        if cache.repo().find_commit(pipeline_sha).is_err() {
             // The MR moved on since the pipeline started; the pipeline's commit may still be
             // reachable from the project it runs in.
-            let wanted = vec![format!("+{}:refs/srcgit/pipeline-sha", self.pipeline_sha)];
-            let _ = git::fetch(&repo, &self.pipeline_url, &wanted, &self.credentials);
+            let wanted = vec![format!("+{0}:refs/srcgit/sha/{0}", self.pipeline_sha)];
+            if let Ok(more) = cache.fetch(&self.pipeline_url, &wanted, &self.credentials, &say) {
+                bytes += more;
+            }
         }
-        let pipeline_commit = repo.find_commit(pipeline_sha).map_err(|_| {
+        let pipeline_commit = cache.repo().find_commit(pipeline_sha).map_err(|_| {
             BridgeError::Build(format!(
                 "commit {} of this pipeline is no longer in the merge request; a newer pipeline tests its current head",
                 self.pipeline_sha
@@ -376,39 +414,136 @@ impl RepoJob {
         } else {
             pipeline_sha
         };
-        let commit = repo
+        drop(pipeline_commit);
+        cache
+            .repo()
             .find_commit(head)
             .map_err(GitError::git2("cannot read the MR head"))?;
-        repo.checkout_tree(
-            commit.as_object(),
-            Some(git2::build::CheckoutBuilder::new().force()),
-        )
-        .and_then(|()| repo.set_head_detached(head))
-        .map_err(GitError::git2("cannot check out the MR head"))?;
+        let config = cache::committed_config(cache.repo(), head, "dist");
+        let (tag_bytes, tags) = self.fetch_upstream_tag(
+            &mut cache,
+            config.as_ref().and_then(|c| c.upstream_ref.as_deref()),
+            &say,
+        )?;
+        bytes += tag_bytes;
+        log.line(&format!(
+            "srcgit: fetched {} into the git cache {}",
+            human_bytes(bytes),
+            cache.name()
+        ));
+        let in_use = cache.into_use()?;
+        let checkout = cache::sync_checkout(config.as_ref());
+        cache::job_repository(
+            &self.job_dir.join("source"),
+            in_use.objects_dir(),
+            &tags,
+            &Head::Detached(head),
+            &checkout,
+        )?;
+        self.in_use.push(in_use);
         Ok(head)
     }
 
-    /// Fetches the rpms target branch (and the fork branch, if any) and checks it out.
-    fn fetch_dist_git(&self) -> Result<Repo, BridgeError> {
-        let dir = self.job_dir.join("dist");
-        let repo = Repository::init(&dir)
-            .map_err(GitError::git2("cannot create the dist-git work tree"))?;
+    /// Fetches the tag `upstream_ref` names when GitLab has it and the cache does not (or
+    /// holds another value); otherwise — `upstream_ref` is not a tag of the project — all
+    /// tags, so that the conversion resolves it (or names the tags near it) as before.
+    /// Returns the bytes fetched and the tags the job's repository gets.
+    fn fetch_upstream_tag(
+        &self,
+        cache: &mut cache::Locked,
+        upstream_ref: Option<&str>,
+        say: &dyn Fn(&str),
+    ) -> Result<(u64, Vec<(String, Oid)>), BridgeError> {
+        let Some(reference) = upstream_ref else {
+            return Ok((0, Vec::new()));
+        };
+        let name = format!("refs/tags/{reference}");
+        if git2::Reference::is_valid_name(&name) {
+            let remote = git::remote_ref(cache.repo(), &self.target_url, &name, &self.credentials)?;
+            if let Some(remote) = remote {
+                let mut bytes = 0;
+                if cache.ref_target(&name) != Some(remote) {
+                    bytes = cache.fetch(
+                        &self.target_url,
+                        &[format!("+{name}:{name}")],
+                        &self.credentials,
+                        say,
+                    )?;
+                }
+                if let Some(oid) = cache.ref_target(&name) {
+                    return Ok((bytes, vec![(name, oid)]));
+                }
+            }
+        }
+        let bytes = cache.fetch(
+            &self.target_url,
+            &["+refs/tags/*:refs/tags/*".to_string()],
+            &self.credentials,
+            say,
+        )?;
+        Ok((bytes, cache.refs_under("refs/tags/")?))
+    }
+
+    /// Fetches the rpms target branch (and the fork branch, if any) into the rpms cache and
+    /// makes the job's dist-git repository with the branch checked out.
+    fn fetch_dist_git(&mut self, log: &dyn Output) -> Result<Repo, BridgeError> {
+        let say = |text: &str| log.line(text);
+        let mut cache = self.cache.lock(&self.rpms_key, &say)?;
         let local = format!("refs/heads/{}", self.target_branch);
-        git::fetch(
-            &repo,
+        let mut bytes = cache.fetch(
             &self.rpms_url,
             &[format!("+{local}:{local}")],
             &self.credentials,
+            &say,
         )?;
+        let target = cache.ref_target(&local).ok_or_else(|| {
+            BridgeError::Host(format!(
+                "the dist-git branch {} is not in {}",
+                self.target_branch, self.rpms_url
+            ))
+        })?;
+        let mut refs = vec![(local.clone(), target)];
+        // The fork's branches live in the rpms cache under the fork's key, so their
+        // objects are shared with the rpms history.
+        let fork_cached = format!("refs/srcgit/{}/{}", self.fork_key, self.fork_branch);
+        cache.delete_ref(&fork_cached)?;
         if self.fork_has_branch {
-            let spec = format!("+refs/heads/{}:refs/srcgit/fork", self.fork_branch);
-            git::fetch(&repo, &self.fork_url, &[spec], &self.credentials)?;
+            let spec = format!("+refs/heads/{}:{fork_cached}", self.fork_branch);
+            bytes += cache.fetch(&self.fork_url, &[spec], &self.credentials, &say)?;
+            if let Some(fork) = cache.ref_target(&fork_cached) {
+                refs.push((FORK_REF.to_string(), fork));
+            }
         }
-        repo.set_head(&local)
-            .and_then(|()| repo.checkout_head(Some(git2::build::CheckoutBuilder::new().force())))
-            .map_err(GitError::git2("cannot check out the dist-git branch"))?;
-        drop(repo);
+        log.line(&format!(
+            "srcgit: fetched {} into the git cache {}",
+            human_bytes(bytes),
+            cache.name()
+        ));
+        let in_use = cache.into_use()?;
+        let dir = self.job_dir.join("dist");
+        cache::job_repository(
+            &dir,
+            in_use.objects_dir(),
+            &refs,
+            &Head::Branch(local),
+            &Checkout::Full,
+        )?;
+        self.in_use.push(in_use);
         Ok(Repo::open(&dir)?)
+    }
+}
+
+/// `12.3 KiB (12601 bytes)`, for the job log.
+fn human_bytes(bytes: u64) -> String {
+    if bytes < 1024 {
+        format!("{bytes} bytes")
+    } else if bytes < 1024 * 1024 {
+        format!("{:.1} KiB ({bytes} bytes)", bytes as f64 / 1024.0)
+    } else {
+        format!(
+            "{:.1} MiB ({bytes} bytes)",
+            bytes as f64 / (1024.0 * 1024.0)
+        )
     }
 }
 

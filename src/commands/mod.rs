@@ -6,6 +6,7 @@
 //! `executor` (gitlab-runner's stages are dispatched from `lib.rs`).
 
 mod assets;
+mod cache;
 mod convert;
 pub mod doctor;
 mod history;
@@ -14,6 +15,7 @@ mod status;
 mod update_source_git;
 
 pub use assets::generate_assets;
+pub use cache::cache_prune;
 pub use convert::convert;
 pub use doctor::doctor;
 pub use history::{history, pairs};

@@ -214,3 +214,24 @@ fn a_token_that_cannot_be_a_header_and_a_url_with_credentials_are_refused() {
         "{err}"
     );
 }
+
+#[test]
+fn cache_max_age_defaults_to_two_weeks_and_is_validated() {
+    let dir = tempfile::tempdir().unwrap();
+    let token = write_token(dir.path());
+    let s = parse(&settings_text(&token, ""), Path::new("x.toml")).unwrap();
+    assert_eq!(s.cache_max_age, Duration::from_secs(14 * 86_400));
+    let s = parse(
+        &settings_text(&token, "cache_max_age_days = 3"),
+        Path::new("x.toml"),
+    )
+    .unwrap();
+    assert_eq!(s.cache_max_age, Duration::from_secs(3 * 86_400));
+    let err = parse(
+        &settings_text(&token, "cache_max_age_days = 0"),
+        Path::new("x.toml"),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("cache_max_age_days"), "{err}");
+}

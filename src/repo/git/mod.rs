@@ -12,7 +12,9 @@ mod repo;
 
 pub use cli::{FormatPatchRun, GitCli, GitEnv};
 pub use history::{ancestry_path, date_order_walk, first_matching_commit, linearized_head};
-pub use remote::{Credentials, LeasePush, fetch, force_push, push_with_lease, remote_ref};
+pub use remote::{
+    Credentials, LeasePush, fetch, fetch_counted, force_push, push_with_lease, remote_ref,
+};
 pub use repo::{Identity, Repo};
 
 use std::path::PathBuf;

@@ -62,6 +62,30 @@ pub fn fetch(
         )))
 }
 
+/// [`fetch`] that also reports how many bytes came over the wire, and hands back
+/// libgit2's own error so the caller can tell a network failure (`ErrorClass::Net`,
+/// `Http`, `Ssl`) from a broken local repository.
+pub fn fetch_counted(
+    repo: &Repository,
+    url: &str,
+    refspecs: &[String],
+    credentials: &Credentials,
+) -> Result<u64, git2::Error> {
+    let mut remote = repo.remote_anonymous(url)?;
+    let received = std::rc::Rc::new(std::cell::Cell::new(0u64));
+    let seen = received.clone();
+    let mut callbacks = credentials.callbacks();
+    callbacks.transfer_progress(move |progress| {
+        seen.set(progress.received_bytes() as u64);
+        true
+    });
+    let mut options = FetchOptions::new();
+    options.remote_callbacks(callbacks);
+    options.download_tags(git2::AutotagOption::None);
+    remote.fetch(refspecs, Some(&mut options), None)?;
+    Ok(received.get())
+}
+
 /// Force-pushes `local_ref` to `remote_ref` at `url`.
 pub fn force_push(
     repo: &Repository,
