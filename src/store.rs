@@ -622,8 +622,8 @@ impl Store {
         Ok((self.conn.last_insert_rowid(), previous))
     }
 
-    /// Ends a sweep with its counts and watermark (`None`: the next sweep looks at
-    /// every pair, as after a dry run or a failed sweep).
+    /// Ends a sweep with its counts and watermark (`None` after a dry run or when a pair
+    /// failed: the next sweep starts again from the last watermark recorded).
     pub fn end_sweep(
         &self,
         id: i64,

@@ -301,6 +301,8 @@ pub async fn reconcile<F: Forge>(
             }
         }
     }
+    // A pair that failed is examined again next time: the watermark stays where it was.
+    let pairs_failed = !report.failures.is_empty();
     for job in store.jobs_with_open_statuses()? {
         match finish_statuses(forge, store, out, job, dry_run).await {
             Ok(acted) => report.actions += usize::from(acted),
@@ -327,7 +329,11 @@ pub async fn reconcile<F: Forge>(
             report.failures.push(format!("sync from dist-git: {e}"));
         }
     }
-    let watermark = if dry_run { None } else { newest.as_deref() };
+    let watermark = if dry_run || pairs_failed {
+        None
+    } else {
+        newest.as_deref()
+    };
     store.end_sweep(
         sweep,
         report.actions as u64,
