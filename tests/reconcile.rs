@@ -372,3 +372,34 @@ fn statuses_a_dead_job_left_open_get_the_downstream_result() {
     reconcile(&world, false);
     assert_eq!(writes_since(&world, from), Vec::<String>::new());
 }
+
+#[test]
+fn a_pair_that_failed_is_examined_again_by_the_next_sweep() {
+    let (world, mr, rpms) = paired_world();
+    // a first sweep records a watermark
+    assert_eq!(reconcile(&world, false).code, 0);
+    world
+        .gl
+        .close_merge_request(SRC, mr.iid, "packager")
+        .unwrap();
+    // GitLab keeps failing on the source MR for the whole next sweep (the client retries)
+    let outage = world.gl.inject(
+        fake_gitlab::Rule::new("GET", &format!(r"/projects/\d+/merge_requests/{}$", mr.iid))
+            .internal_error()
+            .always(),
+    );
+    let failed = reconcile(&world, false);
+    assert_eq!(failed.code, 1, "{}{}", failed.stdout, failed.stderr);
+    assert!(failed.stdout.contains("1 failure(s)"), "{}", failed.stdout);
+    assert_eq!(rpms_mr(&world, rpms.iid).state, MrState::Opened);
+    world.gl.remove_rule(outage);
+    let next = reconcile(&world, false);
+    assert_eq!(next.code, 0, "{}{}", next.stdout, next.stderr);
+    assert!(
+        next.stdout
+            .contains("closed the dist-git MR (the source-git MR was closed)"),
+        "{}",
+        next.stdout
+    );
+    assert_eq!(rpms_mr(&world, rpms.iid).state, MrState::Closed);
+}
