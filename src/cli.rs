@@ -33,8 +33,9 @@ pub enum Command {
     /// GitLab custom executor stages (called by gitlab-runner).
     #[command(subcommand)]
     Executor(ExecutorCommand),
-    /// One sweep over every pair: close, reopen and comment as the MRs' states ask, and
-    /// post the statuses jobs left open (run by a systemd timer).
+    /// One sweep over every pair: close, reopen and comment as the MRs' states ask, post
+    /// the statuses jobs left open, and open or update the "Sync from dist-git" MRs (run by
+    /// a systemd timer).
     Reconcile(ReconcileArgs),
     /// Print the sync attempts and reconcile actions of a source-git merge request.
     History(HistoryArgs),
