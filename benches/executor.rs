@@ -210,6 +210,70 @@ struct Measured {
     requests_per_interval: f64,
 }
 
+/// A srcgit job in a new pipeline of an MR, with the files gitlab-runner would give it,
+/// already through `prepare`.
+struct BenchJob {
+    job: fake_gitlab::SeededJob,
+    dir: PathBuf,
+    response: PathBuf,
+}
+
+impl BenchJob {
+    fn prepared(b: &Bench, mr: &fake_gitlab::MergeRequest, tag: &str) -> BenchJob {
+        let job =
+            b.gl.create_srcgit_pipeline(
+                mr,
+                SrcgitJob {
+                    name: "srcgit".into(),
+                    ..SrcgitJob::default()
+                },
+            )
+            .unwrap();
+        let dir = b.tmp.path().join(format!("runner-{tag}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let response = dir.join("response.json");
+        std::fs::write(
+            &response,
+            serde_json::to_vec(&b.gl.job_response(job.job_id)).unwrap(),
+        )
+        .unwrap();
+        std::fs::write(dir.join("script"), "#!/bin/sh\n").unwrap();
+        let runner = BenchJob { job, dir, response };
+        assert!(
+            runner
+                .srcgit(b, &["prepare"])
+                .stdout(Stdio::null())
+                .status()
+                .unwrap()
+                .success()
+        );
+        runner
+    }
+
+    /// `srcgit executor ARGS` in the runner's environment.
+    fn srcgit(&self, b: &Bench, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_srcgit"));
+        cmd.env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", &self.dir)
+            .env("TMPDIR", &self.dir)
+            .env("BUILD_FAILURE_EXIT_CODE", "1")
+            .env("SYSTEM_FAILURE_EXIT_CODE", "2")
+            .env("JOB_RESPONSE_FILE", &self.response)
+            .env("SRCGIT_CONFIG", &b.settings)
+            .envs(b.gl.custom_env(self.job.job_id))
+            .current_dir(&self.dir)
+            .arg("executor")
+            .args(args);
+        cmd
+    }
+
+    /// The script path `run` is given (never executed).
+    fn script_arg(&self) -> String {
+        self.dir.join("script").display().to_string()
+    }
+}
+
 /// One job: prepare, then `run build_script` until the rpms MR is open and mirroring is
 /// steady, then cancel it like gitlab-runner does.
 fn run_once(b: &Bench, run: usize) -> Measured {
@@ -219,51 +283,15 @@ fn run_once(b: &Bench, run: usize) -> Measured {
             MrSpec::new(&b.src, &branch, &b.src, "c10s", "packager").title(format!("Bench {run}")),
         )
         .unwrap();
-    let job =
-        b.gl.create_srcgit_pipeline(
-            &mr,
-            SrcgitJob {
-                name: "srcgit".into(),
-                ..SrcgitJob::default()
-            },
-        )
-        .unwrap();
-    let dir = b.tmp.path().join(format!("runner-{run}"));
-    std::fs::create_dir_all(&dir).unwrap();
-    let response = dir.join("response.json");
-    std::fs::write(
-        &response,
-        serde_json::to_vec(&b.gl.job_response(job.job_id)).unwrap(),
-    )
-    .unwrap();
-    let script = dir.join("script");
-    std::fs::write(&script, "#!/bin/sh\n").unwrap();
-    let srcgit = |args: &[&str]| {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_srcgit"));
-        cmd.env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("HOME", &dir)
-            .env("TMPDIR", &dir)
-            .env("BUILD_FAILURE_EXIT_CODE", "1")
-            .env("SYSTEM_FAILURE_EXIT_CODE", "2")
-            .env("JOB_RESPONSE_FILE", &response)
-            .env("SRCGIT_CONFIG", &b.settings)
-            .envs(b.gl.custom_env(job.job_id))
-            .current_dir(&dir)
-            .arg("executor")
-            .args(args);
-        cmd
-    };
-    assert!(
-        srcgit(&["prepare"])
-            .stdout(Stdio::null())
-            .status()
-            .unwrap()
-            .success()
+    let runner = BenchJob::prepared(b, &mr, &run.to_string());
+    let (job, srcgit, script) = (
+        &runner.job,
+        |args: &[&str]| runner.srcgit(b, args),
+        runner.script_arg(),
     );
     let opened_before = b.gl.merge_requests(&b.rpms).len();
     let started = Instant::now();
-    let mut child = srcgit(&["run", &script.display().to_string(), "build_script"])
+    let mut child = srcgit(&["run", &script, "build_script"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -349,48 +377,9 @@ fn cache_job(
     tag: &str,
     done: &dyn Fn() -> bool,
 ) -> CacheRun {
-    let job =
-        b.gl.create_srcgit_pipeline(
-            mr,
-            SrcgitJob {
-                name: "srcgit".into(),
-                ..SrcgitJob::default()
-            },
-        )
-        .unwrap();
-    let dir = b.tmp.path().join(format!("runner-{tag}"));
-    std::fs::create_dir_all(&dir).unwrap();
-    let response = dir.join("response.json");
-    std::fs::write(
-        &response,
-        serde_json::to_vec(&b.gl.job_response(job.job_id)).unwrap(),
-    )
-    .unwrap();
-    let script = dir.join("script");
-    std::fs::write(&script, "#!/bin/sh\n").unwrap();
-    let srcgit = |args: &[&str]| {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_srcgit"));
-        cmd.env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("HOME", &dir)
-            .env("TMPDIR", &dir)
-            .env("BUILD_FAILURE_EXIT_CODE", "1")
-            .env("SYSTEM_FAILURE_EXIT_CODE", "2")
-            .env("JOB_RESPONSE_FILE", &response)
-            .env("SRCGIT_CONFIG", &b.settings)
-            .envs(b.gl.custom_env(job.job_id))
-            .current_dir(&dir)
-            .arg("executor")
-            .args(args);
-        cmd
-    };
-    assert!(
-        srcgit(&["prepare"])
-            .stdout(Stdio::null())
-            .status()
-            .unwrap()
-            .success()
-    );
+    let runner = BenchJob::prepared(b, mr, tag);
+    let (job, dir) = (&runner.job, &runner.dir);
+    let (srcgit, script) = (|args: &[&str]| runner.srcgit(b, args), runner.script_arg());
     let job_dir = b
         .tmp
         .path()
@@ -411,7 +400,7 @@ fn cache_job(
     let pushes_before = b.gl.requests_matching("POST", r"git-receive-pack$").len();
     let mut to_push = None;
     let started = Instant::now();
-    let mut child = srcgit(&["run", &script.display().to_string(), "build_script"])
+    let mut child = srcgit(&["run", &script, "build_script"])
         .stdout(std::fs::File::create(&log_path).unwrap())
         .stderr(Stdio::null())
         .spawn()
