@@ -11,29 +11,8 @@ use std::time::Duration;
 use common::executor::*;
 use fake_gitlab::{JobStatus, MrState};
 
-fn paired_world(
-    opts: WorldOptions,
-) -> (World, fake_gitlab::MergeRequest, fake_gitlab::MergeRequest) {
-    let world = world(opts);
-    let (mr, job) = world.packager_mr();
-    let run = run_job(&world, &job);
-    assert!(run.passed, "{}", run.log);
-    let rpms = world.gl.merge_requests(RPMS).pop().expect("rpms MR");
-    (world, mr, rpms)
-}
-
 fn rpms_mrs(world: &World) -> Vec<fake_gitlab::MergeRequest> {
     world.gl.merge_requests(RPMS)
-}
-
-fn comments(world: &World, project: &str, iid: u64) -> Vec<String> {
-    world
-        .gl
-        .notes(project, iid)
-        .into_iter()
-        .filter(|n| !n.system)
-        .map(|n| n.body)
-        .collect()
 }
 
 /// Pushes one more downstream commit to the source MR's branch (as the packager).

@@ -56,37 +56,13 @@ fn writes_since(world: &World, from: u64) -> Vec<String> {
         .collect()
 }
 
-fn next_seq(world: &World) -> u64 {
-    world.gl.requests().last().map_or(0, |r| r.seq + 1)
-}
-
-/// A source-git MR whose job ran to the end: the rpms MR is open.
-fn paired_world() -> (World, fake_gitlab::MergeRequest, fake_gitlab::MergeRequest) {
-    let world = world(WorldOptions::default());
-    let (mr, job) = world.packager_mr();
-    let run = run_job(&world, &job);
-    assert!(run.passed, "{}", run.log);
-    let rpms = world.gl.merge_requests(RPMS).pop().expect("rpms MR");
-    (world, mr, rpms)
-}
-
 fn rpms_mr(world: &World, iid: u64) -> fake_gitlab::MergeRequest {
     world.gl.merge_request(RPMS, iid).expect("rpms MR")
 }
 
-fn bodies(world: &World, project: &str, iid: u64) -> Vec<String> {
-    world
-        .gl
-        .notes(project, iid)
-        .into_iter()
-        .filter(|n| !n.system)
-        .map(|n| n.body)
-        .collect()
-}
-
 #[test]
 fn a_closed_source_mr_closes_the_rpms_mr_and_a_reopen_reopens_it() {
-    let (world, mr, rpms) = paired_world();
+    let (world, mr, rpms) = paired_world(WorldOptions::default());
     world
         .gl
         .close_merge_request(SRC, mr.iid, "packager")
@@ -112,7 +88,7 @@ fn a_closed_source_mr_closes_the_rpms_mr_and_a_reopen_reopens_it() {
     );
     let closed = rpms_mr(&world, rpms.iid);
     assert_eq!(closed.state, MrState::Closed);
-    let notes = bodies(&world, RPMS, rpms.iid);
+    let notes = comments(&world, RPMS, rpms.iid);
     assert_eq!(
         notes
             .iter()
@@ -206,7 +182,7 @@ fn a_closed_source_mr_closes_the_rpms_mr_and_a_reopen_reopens_it() {
 
 #[test]
 fn a_dry_run_makes_no_write_request() {
-    let (world, mr, _rpms) = paired_world();
+    let (world, mr, _rpms) = paired_world(WorldOptions::default());
     world
         .gl
         .close_merge_request(SRC, mr.iid, "packager")
@@ -221,7 +197,7 @@ fn a_dry_run_makes_no_write_request() {
 
 #[test]
 fn an_empty_database_finds_the_pairs_through_the_bots_mrs() {
-    let (world, mr, rpms) = paired_world();
+    let (world, mr, rpms) = paired_world(WorldOptions::default());
     std::fs::remove_dir_all(world.database.parent().unwrap()).unwrap();
     world
         .gl
@@ -242,7 +218,7 @@ fn an_empty_database_finds_the_pairs_through_the_bots_mrs() {
 
 #[test]
 fn a_maintainers_close_is_reported_once_on_the_source_mr_and_never_undone() {
-    let (world, mr, rpms) = paired_world();
+    let (world, mr, rpms) = paired_world(WorldOptions::default());
     world
         .gl
         .close_merge_request(RPMS, rpms.iid, "packager")
@@ -255,7 +231,7 @@ fn a_maintainers_close_is_reported_once_on_the_source_mr_and_never_undone() {
         "{}",
         sweep.stdout
     );
-    let notes = bodies(&world, SRC, mr.iid);
+    let notes = comments(&world, SRC, mr.iid);
     let told: Vec<_> = notes
         .iter()
         .filter(|b| b.contains("reconcile=rpms-closed"))
@@ -271,7 +247,7 @@ fn a_maintainers_close_is_reported_once_on_the_source_mr_and_never_undone() {
 
 #[test]
 fn merges_on_either_side_are_reported_once() {
-    let (world, mr, rpms) = paired_world();
+    let (world, mr, rpms) = paired_world(WorldOptions::default());
     world
         .gl
         .merge_merge_request(SRC, mr.iid, "packager")
@@ -286,14 +262,14 @@ fn merges_on_either_side_are_reported_once() {
     );
     assert_eq!(rpms_mr(&world, rpms.iid).state, MrState::Opened);
     assert_eq!(
-        bodies(&world, RPMS, rpms.iid)
+        comments(&world, RPMS, rpms.iid)
             .iter()
             .filter(|b| b.contains("reconcile=source-merged"))
             .count(),
         1
     );
 
-    let (world, mr, rpms) = paired_world();
+    let (world, mr, rpms) = paired_world(WorldOptions::default());
     world
         .gl
         .merge_merge_request(RPMS, rpms.iid, "packager")
@@ -310,7 +286,7 @@ fn merges_on_either_side_are_reported_once() {
     reconcile(&world, false);
     assert_eq!(writes_since(&world, from), Vec::<String>::new());
     assert_eq!(
-        bodies(&world, SRC, mr.iid)
+        comments(&world, SRC, mr.iid)
             .iter()
             .filter(|b| b.contains("reconcile=rpms-merged"))
             .count(),
@@ -375,7 +351,7 @@ fn statuses_a_dead_job_left_open_get_the_downstream_result() {
 
 #[test]
 fn a_pair_that_failed_is_examined_again_by_the_next_sweep() {
-    let (world, mr, rpms) = paired_world();
+    let (world, mr, rpms) = paired_world(WorldOptions::default());
     // a first sweep records a watermark
     assert_eq!(reconcile(&world, false).code, 0);
     world

@@ -88,10 +88,6 @@ fn bump_release(dir: &std::path::Path, to: u32) {
     std::fs::write(&spec, text.replace(&from, &to)).unwrap();
 }
 
-fn next_seq(world: &World) -> u64 {
-    world.gl.requests().last().map_or(0, |r| r.seq + 1)
-}
-
 /// API writes and git pushes the fake received from request `from` on.
 fn writes_since(world: &World, from: u64) -> Vec<String> {
     world

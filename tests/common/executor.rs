@@ -522,3 +522,31 @@ pub fn run_job_with(world: &World, job: &SeededJob, settings: &Path) -> JobRun {
         passed,
     }
 }
+
+/// A world whose packager MR already had its job run to the end: the rpms MR is open.
+pub fn paired_world(
+    opts: WorldOptions,
+) -> (World, fake_gitlab::MergeRequest, fake_gitlab::MergeRequest) {
+    let world = world(opts);
+    let (mr, job) = world.packager_mr();
+    let run = run_job(&world, &job);
+    assert!(run.passed, "{}", run.log);
+    let rpms = world.gl.merge_requests(RPMS).pop().expect("rpms MR");
+    (world, mr, rpms)
+}
+
+/// The bodies of the non-system notes of an MR, oldest first.
+pub fn comments(world: &World, project: &str, iid: u64) -> Vec<String> {
+    world
+        .gl
+        .notes(project, iid)
+        .into_iter()
+        .filter(|n| !n.system)
+        .map(|n| n.body)
+        .collect()
+}
+
+/// The sequence number the fake GitLab gives its next request.
+pub fn next_seq(world: &World) -> u64 {
+    world.gl.requests().last().map_or(0, |r| r.seq + 1)
+}

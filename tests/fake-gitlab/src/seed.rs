@@ -17,13 +17,13 @@ fn err<T>(msg: impl Into<String>) -> Result<T, SeedError> {
     Err(SeedError(msg.into()))
 }
 
-fn project_id(st: &State, key: &str) -> Result<Id, SeedError> {
+pub(crate) fn project_id(st: &State, key: &str) -> Result<Id, SeedError> {
     st.find_project(key)
         .map(|p| p.id)
         .ok_or_else(|| SeedError(format!("no project {key:?}")))
 }
 
-fn user_id(st: &State, name: &str) -> Result<Id, SeedError> {
+pub(crate) fn user_id(st: &State, name: &str) -> Result<Id, SeedError> {
     st.find_user_by_name(name)
         .map(|u| u.id)
         .ok_or_else(|| SeedError(format!("no user {name:?}")))

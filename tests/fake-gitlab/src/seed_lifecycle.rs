@@ -5,6 +5,7 @@
 
 use crate::model::MrState;
 use crate::mrs;
+use crate::seed::{project_id, user_id};
 use crate::server::FakeGitLab;
 use crate::specs::SeedError;
 
@@ -17,14 +18,8 @@ impl FakeGitLab {
         by: &str,
     ) -> Result<String, SeedError> {
         let mut st = self.shared.lock_state();
-        let pid = st
-            .find_project(project)
-            .map(|p| p.id)
-            .ok_or_else(|| SeedError(format!("no project {project:?}")))?;
-        let uid = st
-            .find_user_by_name(by)
-            .map(|u| u.id)
-            .ok_or_else(|| SeedError(format!("no user {by:?}")))?;
+        let pid = project_id(&st, project)?;
+        let uid = user_id(&st, by)?;
         let m = st
             .mr_by_iid(pid, iid)
             .cloned()
@@ -97,14 +92,8 @@ impl FakeGitLab {
         state: MrState,
     ) -> Result<(), SeedError> {
         let mut st = self.shared.lock_state();
-        let pid = st
-            .find_project(project)
-            .map(|p| p.id)
-            .ok_or_else(|| SeedError(format!("no project {project:?}")))?;
-        let uid = st
-            .find_user_by_name(by)
-            .map(|u| u.id)
-            .ok_or_else(|| SeedError(format!("no user {by:?}")))?;
+        let pid = project_id(&st, project)?;
+        let uid = user_id(&st, by)?;
         let id = st
             .mr_by_iid(pid, iid)
             .map(|m| m.id)

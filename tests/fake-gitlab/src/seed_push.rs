@@ -2,6 +2,7 @@
 //! a branch of an rpms project whose CI runs the srcgit job (`source: push`, `ref` = the
 //! branch, `sha` = its head), and a way to age a project's `last_activity_at`.
 
+use crate::seed::{project_id, user_id};
 use std::time::Duration;
 
 use crate::model::*;
@@ -21,14 +22,8 @@ impl FakeGitLab {
         job: SrcgitJob,
     ) -> Result<SeededJob, SeedError> {
         let mut st = self.shared.lock_state();
-        let pid = st
-            .find_project(project)
-            .map(|p| p.id)
-            .ok_or_else(|| SeedError(format!("no project {project:?}")))?;
-        let user = st
-            .find_user_by_name(pusher)
-            .map(|u| u.id)
-            .ok_or_else(|| SeedError(format!("no user {pusher:?}")))?;
+        let pid = project_id(&st, project)?;
+        let user = user_id(&st, pusher)?;
         let sha = st
             .git
             .heads(pid)
