@@ -68,6 +68,13 @@ impl FakeGitLab {
             .clone()
     }
 
+    /// The requests from number `seq` on (cheap to poll: only those are copied).
+    pub fn requests_since(&self, seq: u64) -> Vec<LoggedRequest> {
+        let log = self.shared.log.lock().unwrap_or_else(|p| p.into_inner());
+        let start = log.partition_point(|r| r.seq < seq);
+        log[start..].to_vec()
+    }
+
     /// Requests with this method (`"*"` for any) whose raw or decoded path
     /// matches `path_regex`. Panics on an invalid regex.
     pub fn requests_matching(&self, method: &str, path_regex: &str) -> Vec<LoggedRequest> {
