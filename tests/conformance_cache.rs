@@ -60,8 +60,9 @@ fn args(case: &Case) -> Args {
 
 fn quiet(_: &str) {}
 
-/// Runs one case through the cache and the job repositories; `Err` says what differs.
-fn run(case: &Case) -> Result<(), String> {
+/// Runs one case through the cache and the job repositories, `git format-patch` cut into
+/// up to `pieces` processes; `Err` says what differs.
+fn run(case: &Case, pieces: usize) -> Result<(), String> {
     let restored = corpus::restore(case);
     let args = args(case);
     let cache = Cache::in_work_dir(&restored.tmp.path().join("work"));
@@ -132,7 +133,8 @@ fn run(case: &Case) -> Result<(), String> {
         force: args.force,
         git: GitCli::new(GitEnv::Isolated {
             home: restored.home.clone(),
-        }),
+        })
+        .with_format_patch_jobs(pieces, 1),
         identity: Some((bench.clone(), bench)),
         display_paths: None,
     };
@@ -174,8 +176,7 @@ fn run(case: &Case) -> Result<(), String> {
     }
 }
 
-#[test]
-fn the_corpus_converts_byte_identically_through_the_git_cache() {
+fn run_corpus(pieces: usize) {
     let cases: Vec<Case> = Case::all().into_iter().filter(eligible).collect();
     assert!(
         cases.len() >= 30,
@@ -184,7 +185,23 @@ fn the_corpus_converts_byte_identically_through_the_git_cache() {
     );
     let failures: Vec<String> = cases
         .iter()
-        .filter_map(|case| run(case).err().map(|e| format!("{}: {e}", case.name)))
+        .filter_map(|case| {
+            run(case, pieces)
+                .err()
+                .map(|e| format!("{}: {e}", case.name))
+        })
         .collect();
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+#[test]
+fn the_corpus_converts_byte_identically_through_the_git_cache() {
+    run_corpus(1);
+}
+
+/// The corpus's ranges are short: cut into pieces of one commit, every piece boundary
+/// meets real subjects, trailers and histories.
+#[test]
+fn the_corpus_converts_byte_identically_with_format_patch_in_pieces() {
+    run_corpus(3);
 }

@@ -307,10 +307,12 @@ impl Locked {
         }
     }
 
-    /// Copies the loose objects a job repository wrote (its dist-git commit, pushed) into
-    /// the cache and points `name` at `commit`, so the next job's fetch of that branch
-    /// transfers nothing. Each object is written under a temporary name and renamed, so a
-    /// kill leaves no partial object; objects already present are skipped.
+    /// Puts the objects a job repository wrote (its dist-git commit, pushed) into the
+    /// cache as one pack and points `name` at `commit`, so the next job's fetch of that
+    /// branch transfers nothing. One pack rather than hundreds of loose objects: a job
+    /// writes a blob per patch, and creating that many files costs more than the pack.
+    /// libgit2 writes the pack and its index under temporary names and renames them, so a
+    /// kill leaves nothing a reader takes for a pack (and the next lock removes the rest).
     ///
     /// Only into the generation the job read (`used`): the job's new objects lean on the
     /// others of that generation. Returns whether it adopted them.
@@ -321,36 +323,24 @@ impl Locked {
         name: &str,
         commit: Oid,
     ) -> Result<bool, GitError> {
-        let from = job_git_dir.join("objects");
         let to = self.repo.path().join("objects");
         if fs::canonicalize(&to).ok() != fs::canonicalize(used.objects_dir()).ok() {
             return Ok(false);
         }
-        for dir in fs::read_dir(&from).map_err(GitError::io("cannot read", &from))? {
-            let dir = dir.map_err(GitError::io("cannot read", &from))?;
-            let fan = dir.file_name().to_string_lossy().into_owned();
-            if fan.len() != 2 || !fan.chars().all(|c| c.is_ascii_hexdigit()) {
-                continue;
-            }
-            let target_dir = to.join(&fan);
-            fs::create_dir_all(&target_dir).map_err(GitError::io("cannot create", &target_dir))?;
-            for object in
-                fs::read_dir(dir.path()).map_err(GitError::io("cannot read", dir.path()))?
-            {
-                let object = object.map_err(GitError::io("cannot read", dir.path()))?;
-                let name = object.file_name().to_string_lossy().into_owned();
-                if name.len() != 38 || !name.chars().all(|c| c.is_ascii_hexdigit()) {
-                    continue;
-                }
-                let target = target_dir.join(&name);
-                if target.exists() {
-                    continue;
-                }
-                let tmp = target_dir.join(format!("tmp_object_srcgit_{name}"));
-                fs::copy(object.path(), &tmp)
-                    .and_then(|_| fs::rename(&tmp, &target))
-                    .map_err(GitError::io("cannot copy an object into", &target_dir))?;
-            }
+        let job = Repository::open(job_git_dir).map_err(GitError::git2(format!(
+            "cannot open the job repository {}",
+            job_git_dir.display()
+        )))?;
+        let mut pack = job
+            .packbuilder()
+            .map_err(GitError::git2("cannot start a pack"))?;
+        for oid in loose_objects(&job_git_dir.join("objects"))? {
+            pack.insert_object(oid, None)
+                .map_err(GitError::git2("cannot add an object to the pack"))?;
+        }
+        if pack.object_count() > 0 {
+            pack.write(&to.join("pack"), 0o444)
+                .map_err(GitError::git2("cannot write a pack into the git cache"))?;
         }
         self.repo
             .find_commit(commit)
@@ -509,6 +499,28 @@ pub fn sync_checkout(config: Option<&PackageConfig>) -> Checkout {
         }
     }
     Checkout::Paths(paths)
+}
+
+/// The loose objects under `objects` (`xx/yyyy…` files).
+fn loose_objects(objects: &Path) -> Result<Vec<Oid>, GitError> {
+    let mut out = Vec::new();
+    for fan in fs::read_dir(objects).map_err(GitError::io("cannot read", objects))? {
+        let fan = fan.map_err(GitError::io("cannot read", objects))?;
+        let prefix = fan.file_name().to_string_lossy().into_owned();
+        if prefix.len() != 2 || !prefix.chars().all(|c| c.is_ascii_hexdigit()) {
+            continue;
+        }
+        for object in fs::read_dir(fan.path()).map_err(GitError::io("cannot read", fan.path()))? {
+            let object = object.map_err(GitError::io("cannot read", fan.path()))?;
+            let rest = object.file_name().to_string_lossy().into_owned();
+            if let Ok(oid) = Oid::from_str(&format!("{prefix}{rest}"))
+                && rest.len() >= 38
+            {
+                out.push(oid);
+            }
+        }
+    }
+    Ok(out)
 }
 
 fn valid_key(key: &str) -> bool {

@@ -1,14 +1,14 @@
-//! Running the `git` program for the bytes and semantics git alone defines: `format-patch`
-//! output, `patch-id --stable` values, and for update-source-git the revision-range
-//! language (`rev-list`), git's rename detection (`diff-tree -M`) and `git apply`.
+//! Running the `git` program for the bytes and semantics git alone defines: `patch-id
+//! --stable` values, and for update-source-git the revision-range language (`rev-list`),
+//! git's rename detection (`diff-tree -M`) and `git apply`. `format-patch` has its own
+//! module, [`super::format_patch`].
 
 use std::ffi::OsString;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdout, Command, Stdio};
+use std::process::{Command, Stdio};
 
 use super::GitError;
-use crate::convert::patches::Generated;
 
 /// Which environment git runs in.
 #[derive(Debug, Clone, Default)]
@@ -26,18 +26,41 @@ pub enum GitEnv {
 }
 
 /// Runs git commands.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct GitCli {
     env: GitEnv,
+    /// How many `git format-patch` processes one range may be cut into.
+    pub(super) jobs: usize,
+    /// The fewest commits worth a process of their own.
+    pub(super) min_commits_per_job: usize,
+}
+
+impl Default for GitCli {
+    fn default() -> Self {
+        GitCli::new(GitEnv::default())
+    }
 }
 
 impl GitCli {
-    /// A runner with the given environment policy.
+    /// A runner with the given environment policy; `git format-patch` uses up to one
+    /// process per core for ranges of at least 64 commits a process.
     pub fn new(env: GitEnv) -> Self {
-        GitCli { env }
+        GitCli {
+            env,
+            jobs: std::thread::available_parallelism().map_or(1, |n| n.get().min(8)),
+            min_commits_per_job: 64,
+        }
     }
 
-    fn command(&self, dir: &Path) -> Command {
+    /// Cuts `git format-patch` ranges into at most `jobs` processes of at least
+    /// `min_commits` commits each (`jobs = 1`: one process, as packit runs it).
+    pub fn with_format_patch_jobs(mut self, jobs: usize, min_commits: usize) -> Self {
+        self.jobs = jobs.max(1);
+        self.min_commits_per_job = min_commits.max(1);
+        self
+    }
+
+    pub(super) fn command(&self, dir: &Path) -> Command {
         let mut cmd = Command::new("git");
         cmd.current_dir(dir);
         if let GitEnv::Isolated { home } = &self.env {
@@ -57,7 +80,7 @@ impl GitCli {
         cmd
     }
 
-    fn run(
+    pub(super) fn run(
         &self,
         dir: &Path,
         args: &[OsString],
@@ -97,65 +120,6 @@ impl GitCli {
             });
         }
         Ok(output.stdout)
-    }
-
-    /// Starts `git format-patch` (argv as [`GitCli::format_patch`]) and returns a handle that
-    /// yields each file as soon as git has finished writing it, so the caller can process
-    /// patches while git produces the next ones.
-    pub fn spawn_format_patch(
-        &self,
-        source_git: &Path,
-        out_dir: &Path,
-        range: &str,
-        excludes: &[String],
-        no_prefix: bool,
-    ) -> Result<FormatPatchRun, GitError> {
-        let args = format_patch_args(out_dir, range, excludes, no_prefix);
-        let mut cmd = self.command(source_git);
-        cmd.args(&args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut child = cmd.spawn().map_err(GitError::Spawn)?;
-        let stdout = child.stdout.take().map(BufReader::new);
-        let stderr = child.stderr.take().map(|mut pipe| {
-            std::thread::spawn(move || {
-                let mut text = String::new();
-                let _ = pipe.read_to_string(&mut text);
-                text
-            })
-        });
-        Ok(FormatPatchRun {
-            child: Some(child),
-            stdout,
-            stderr,
-            pending: None,
-            dir: source_git.to_path_buf(),
-            args: args
-                .iter()
-                .map(|a| a.to_string_lossy())
-                .collect::<Vec<_>>()
-                .join(" "),
-        })
-    }
-
-    /// `git format-patch --output-directory OUT [--no-prefix] RANGE -- . :(exclude)P...`,
-    /// packit's exact argv, run in the source-git work tree. Returns the files in the order
-    /// git wrote them.
-    pub fn format_patch(
-        &self,
-        source_git: &Path,
-        out_dir: &Path,
-        range: &str,
-        excludes: &[String],
-        no_prefix: bool,
-    ) -> Result<Vec<Generated>, GitError> {
-        let mut run = self.spawn_format_patch(source_git, out_dir, range, excludes, no_prefix)?;
-        let mut files = Vec::new();
-        while let Some(file) = run.next_file()? {
-            files.push(file);
-        }
-        Ok(files)
     }
 
     /// `git patch-id --stable` over `input` (run in `dir`, as packit runs it in dist-git).
@@ -252,116 +216,4 @@ fn push_revisions(args: &mut Vec<OsString>, parent: Option<&str>, commit: &str) 
         None => args.push("--root".into()),
     }
     args.push(commit.into());
-}
-
-/// packit's argv for `git format-patch`.
-fn format_patch_args(
-    out_dir: &Path,
-    range: &str,
-    excludes: &[String],
-    no_prefix: bool,
-) -> Vec<OsString> {
-    let mut args: Vec<OsString> = vec!["format-patch".into(), "--output-directory".into()];
-    args.push(out_dir.as_os_str().to_owned());
-    if no_prefix {
-        args.push("--no-prefix".into());
-    }
-    args.push(range.into());
-    args.push("--".into());
-    args.push(".".into());
-    args.extend(
-        excludes
-            .iter()
-            .map(|p| OsString::from(format!(":(exclude){p}"))),
-    );
-    args
-}
-
-/// Reads a file `git format-patch` listed (a path relative to where it ran, or absolute).
-fn read_generated(dir: &Path, listed: &str) -> Result<Generated, GitError> {
-    let path = PathBuf::from(listed);
-    let full = if path.is_absolute() {
-        path
-    } else {
-        dir.join(path)
-    };
-    let bytes = std::fs::read(&full).map_err(GitError::io("cannot read patch", &full))?;
-    let file_name = full
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    Ok(Generated { file_name, bytes })
-}
-
-/// A running `git format-patch`. git prints each file name before writing the file, so a
-/// file is complete once the next name (or the end of the output) arrives. Dropping the
-/// handle kills git.
-pub struct FormatPatchRun {
-    child: Option<Child>,
-    stdout: Option<BufReader<ChildStdout>>,
-    stderr: Option<std::thread::JoinHandle<String>>,
-    pending: Option<String>,
-    dir: PathBuf,
-    args: String,
-}
-
-impl FormatPatchRun {
-    /// The next complete file, in git's order; `None` once git has finished successfully.
-    pub fn next_file(&mut self) -> Result<Option<Generated>, GitError> {
-        loop {
-            let mut line = String::new();
-            let read = match self.stdout.as_mut() {
-                Some(out) => out.read_line(&mut line).map_err(GitError::io(
-                    "cannot read the output of git format-patch",
-                    &self.dir,
-                ))?,
-                None => 0,
-            };
-            if read == 0 {
-                self.stdout = None;
-                self.wait()?;
-                return self
-                    .pending
-                    .take()
-                    .map(|p| read_generated(&self.dir, &p))
-                    .transpose();
-            }
-            let name = line.trim_end_matches('\n').to_string();
-            if name.is_empty() {
-                continue;
-            }
-            if let Some(done) = self.pending.replace(name) {
-                return read_generated(&self.dir, &done).map(Some);
-            }
-        }
-    }
-
-    fn wait(&mut self) -> Result<(), GitError> {
-        let Some(mut child) = self.child.take() else {
-            return Ok(());
-        };
-        let status = child.wait().map_err(GitError::Spawn)?;
-        let stderr = self
-            .stderr
-            .take()
-            .and_then(|h| h.join().ok())
-            .unwrap_or_default();
-        if status.success() {
-            return Ok(());
-        }
-        Err(GitError::Command {
-            args: self.args.clone(),
-            dir: self.dir.clone(),
-            stderr: stderr.trim().to_string(),
-        })
-    }
-}
-
-impl Drop for FormatPatchRun {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
 }

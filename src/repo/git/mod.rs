@@ -6,11 +6,13 @@
 //! Nothing here decides anything about packit semantics; that lives in `convert`.
 
 mod cli;
+mod format_patch;
 mod history;
 mod remote;
 mod repo;
 
-pub use cli::{FormatPatchRun, GitCli, GitEnv};
+pub use cli::{GitCli, GitEnv};
+pub use format_patch::FormatPatchRun;
 pub use history::{ancestry_path, date_order_walk, first_matching_commit, linearized_head};
 pub use remote::{
     Credentials, LeasePush, fetch, fetch_counted, force_push, push_with_lease, remote_ref,
