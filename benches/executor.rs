@@ -404,7 +404,7 @@ fn cache_job(
     let started = Instant::now();
     let mut child = srcgit(&["run", &script, "build_script"])
         .stdout(std::fs::File::create(&log_path).unwrap())
-        .stderr(Stdio::null())
+        .stderr(std::fs::File::create(dir.join("operator.log")).unwrap())
         .spawn()
         .unwrap();
     while !done() {

@@ -101,6 +101,13 @@ fn a_second_job_on_the_mr_fetches_only_the_new_commit() {
         "{}",
         second.log
     );
+    // the commit the first job pushed was kept in the rpms cache: nothing to fetch there
+    let rpms: Vec<u64> = second_fetches
+        .iter()
+        .filter(|(k, _)| k != source_key)
+        .map(|(_, b)| *b)
+        .collect();
+    assert_eq!(rpms, [0], "{}", second.log);
     assert_eq!(generations(&world).len(), 2, "{:?}", generations(&world));
 }
 

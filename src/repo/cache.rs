@@ -308,11 +308,12 @@ impl Locked {
     }
 
     /// Puts the objects a job repository wrote (its dist-git commit, pushed) into the
-    /// cache as one pack and points `name` at `commit`, so the next job's fetch of that
-    /// branch transfers nothing. One pack rather than hundreds of loose objects: a job
-    /// writes a blob per patch, and creating that many files costs more than the pack.
-    /// libgit2 writes the pack and its index under temporary names and renames them, so a
-    /// kill leaves nothing a reader takes for a pack (and the next lock removes the rest).
+    /// cache and points `name` at `commit`, so the next job's fetch of that branch
+    /// transfers nothing. The job's packs are linked in (the commit writes one), its loose
+    /// objects packed: one pack rather than hundreds of loose files, because a job writes
+    /// a blob per patch and creating that many files costs more than the pack. A pack
+    /// appears before its index, and libgit2 writes under temporary names and renames, so
+    /// a kill leaves nothing a reader takes for a pack (the next lock removes the rest).
     ///
     /// Only into the generation the job read (`used`): the job's new objects lean on the
     /// others of that generation. Returns whether it adopted them.
@@ -327,6 +328,7 @@ impl Locked {
         if fs::canonicalize(&to).ok() != fs::canonicalize(used.objects_dir()).ok() {
             return Ok(false);
         }
+        link_packs(&job_git_dir.join("objects/pack"), &to.join("pack"))?;
         let job = Repository::open(job_git_dir).map_err(GitError::git2(format!(
             "cannot open the job repository {}",
             job_git_dir.display()
@@ -499,6 +501,35 @@ pub fn sync_checkout(config: Option<&PackageConfig>) -> Checkout {
         }
     }
     Checkout::Paths(paths)
+}
+
+/// Hard-links (or, across file systems, copies) every pack of `from` into `to`: the pack,
+/// then its index, each under a temporary name first. Packs `to` has are skipped.
+fn link_packs(from: &Path, to: &Path) -> Result<(), GitError> {
+    let Ok(entries) = fs::read_dir(from) else {
+        return Ok(());
+    };
+    for entry in entries {
+        let entry = entry.map_err(GitError::io("cannot read", from))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(stem) = name.strip_suffix(".idx") else {
+            continue;
+        };
+        for suffix in [".pack", ".idx"] {
+            let file = format!("{stem}{suffix}");
+            let (source, target) = (from.join(&file), to.join(&file));
+            if target.exists() {
+                continue;
+            }
+            let tmp = to.join(format!("tmp_srcgit_{file}.tmp"));
+            let _ = fs::remove_file(&tmp);
+            fs::hard_link(&source, &tmp)
+                .or_else(|_| fs::copy(&source, &tmp).map(drop))
+                .and_then(|()| fs::rename(&tmp, &target))
+                .map_err(GitError::io("cannot put a pack into", to))?;
+        }
+    }
+    Ok(())
 }
 
 /// The loose objects under `objects` (`xx/yyyy…` files).

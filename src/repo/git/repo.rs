@@ -178,13 +178,29 @@ impl Repo {
 
     /// `git add -A` then `git commit -F` with `message` (already cleaned up). Returns
     /// `None` when the index would equal HEAD (nothing to commit).
+    ///
+    /// The new objects — a blob per changed file, the trees, the commit — are written as
+    /// one pack, not as hundreds of loose files, and HEAD moves only once the pack is in
+    /// place, so a kill leaves HEAD where it was.
     pub fn commit_all(
         &self,
         message: &str,
         author: &Identity,
         committer: &Identity,
     ) -> Result<Option<Oid>, GitError> {
-        let mut index = self.index()?;
+        // A handle of its own: the in-memory store stays attached to it, and it is dropped
+        // after the pack is written, so no later write of `self` can land there.
+        let repo = Repository::open(self.repo.path())
+            .map_err(GitError::git2("cannot open the repository"))?;
+        let odb = repo
+            .odb()
+            .map_err(GitError::git2("cannot open the object database"))?;
+        let memory = odb
+            .add_new_mempack_backend(1000)
+            .map_err(GitError::git2("cannot keep new objects in memory"))?;
+        let mut index = repo
+            .index()
+            .map_err(GitError::git2("cannot read the index"))?;
         index
             .add_all(["*"], IndexAddOption::DEFAULT, None)
             .and_then(|()| index.update_all(["*"], None))
@@ -192,22 +208,17 @@ impl Repo {
         let tree_id = index
             .write_tree()
             .map_err(GitError::git2("cannot write the tree"))?;
-        let head = self.repo.head().and_then(|h| h.peel_to_commit()).ok();
+        let head = repo.head().and_then(|h| h.peel_to_commit()).ok();
         if head.as_ref().is_some_and(|h| h.tree_id() == tree_id) {
             return Ok(None);
         }
-        index
-            .write()
-            .map_err(GitError::git2("cannot write the index"))?;
-        let tree = self
-            .repo
+        let tree = repo
             .find_tree(tree_id)
             .map_err(GitError::git2("cannot read the tree"))?;
         let parents: Vec<&git2::Commit<'_>> = head.iter().collect();
-        let oid = self
-            .repo
+        let oid = repo
             .commit(
-                Some("HEAD"),
+                None,
                 &author.signature()?,
                 &committer.signature()?,
                 message,
@@ -215,6 +226,37 @@ impl Repo {
                 &parents,
             )
             .map_err(GitError::git2("cannot commit"))?;
+        let mut pack = git2::Buf::new();
+        memory
+            .dump(&repo, &mut pack)
+            .map_err(GitError::git2("cannot pack the new objects"))?;
+        let mut writer = odb
+            .packwriter()
+            .map_err(GitError::git2("cannot write a pack"))?;
+        std::io::Write::write_all(&mut writer, &pack)
+            .map_err(GitError::io("cannot write a pack into", repo.path()))?;
+        writer
+            .commit()
+            .map_err(GitError::git2("cannot write a pack"))?;
+        index
+            .write()
+            .map_err(GitError::git2("cannot write the index"))?;
+        let summary = message.lines().next().unwrap_or_default();
+        let reflog = match head {
+            Some(_) => format!("commit: {summary}"),
+            None => format!("commit (initial): {summary}"),
+        };
+        let head_ref = repo
+            .find_reference("HEAD")
+            .map_err(GitError::git2("cannot read HEAD"))?;
+        let branch = head_ref
+            .symbolic_target()
+            .map_err(GitError::git2("cannot read HEAD"))?;
+        match branch {
+            Some(branch) => repo.reference(branch, oid, true, &reflog).map(drop),
+            None => repo.set_head_detached(oid),
+        }
+        .map_err(GitError::git2("cannot move HEAD to the new commit"))?;
         Ok(Some(oid))
     }
 }
@@ -255,4 +297,64 @@ fn empty_dirs(root: &Path) -> std::io::Result<Vec<String>> {
         }
     }
     Ok(outer)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::process::Command;
+
+    fn git(dir: &Path, args: &[&str]) -> String {
+        let out = Command::new("git")
+            .current_dir(dir)
+            .args(args)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "git {args:?}: {:?}", out);
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    fn loose_objects(dir: &Path) -> usize {
+        std::fs::read_dir(dir.join(".git/objects"))
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().len() == 2)
+            .map(|e| std::fs::read_dir(e.path()).unwrap().count())
+            .sum()
+    }
+
+    #[test]
+    fn a_commit_writes_one_pack_and_moves_the_branch() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        git(dir, &["init", "-q", "-b", "main"]);
+        let who = Identity {
+            name: "Packager".into(),
+            email: "p@example.org".into(),
+            time: 1_767_225_600,
+            offset_minutes: 60,
+        };
+        let repo = Repo::open(dir).unwrap();
+        for round in 0..2 {
+            for i in 0..50 {
+                std::fs::write(dir.join(format!("{i}.patch")), format!("{round} {i}\n")).unwrap();
+            }
+            let oid = repo
+                .commit_all(&format!("Round {round}\n\nBody.\n"), &who, &who)
+                .unwrap()
+                .unwrap();
+            assert_eq!(git(dir, &["rev-parse", "refs/heads/main"]), oid.to_string());
+            assert_eq!(
+                git(dir, &["log", "-1", "--format=%s"]),
+                format!("Round {round}")
+            );
+        }
+        assert_eq!(loose_objects(dir), 0, "the objects went into packs");
+        assert_eq!(git(dir, &["rev-list", "--count", "HEAD"]), "2");
+        git(dir, &["fsck", "--strict", "--no-dangling"]);
+        assert_eq!(git(dir, &["status", "--porcelain"]), "");
+        assert_eq!(repo.commit_all("Nothing\n", &who, &who).unwrap(), None);
+    }
 }
