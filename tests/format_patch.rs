@@ -269,3 +269,57 @@ fn a_bad_range_is_git_s_own_error() {
         .to_string();
     assert!(err.contains("format-patch"), "{err}");
 }
+
+/// A `git` that passes everything to the real one but cuts `format-patch --stdout` short
+/// after `bytes` bytes, as a stream that stops half-way would be.
+fn git_cutting_streams(dir: &Path, bytes: usize) -> PathBuf {
+    let real = String::from_utf8(
+        Command::new("sh")
+            .args(["-c", "command -v git"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap()
+    .trim()
+    .to_string();
+    let script = dir.join("git-cutting-streams");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nif [ \"$1\" = format-patch ] && [ \"$2\" = --stdout ]; then\n  {real} \"$@\" | head -c {bytes}\n  exit 0\nfi\nexec {real} \"$@\"\n"
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    script
+}
+
+#[test]
+fn a_stream_that_stops_half_way_is_finished_from_git_s_files() {
+    let repo = repo(30);
+    let range = format!("{}..HEAD", repo.base);
+    let out = repo.dir.parent().unwrap().join("out");
+    let want = written_by_git(&repo, &range, &out.join("git"));
+    for jobs in [1, 3] {
+        // half of the first piece's share
+        let cut: usize = want
+            .iter()
+            .take(want.len() / (2 * jobs))
+            .map(|g| g.bytes.len() + 1)
+            .sum();
+        let dir = out.join(format!("cut-{jobs}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let got = cli(&repo, jobs)
+            .with_program(git_cutting_streams(repo.dir.parent().unwrap(), cut))
+            .format_patch(&repo.dir, &dir, &range, &[".distro".to_string()], false)
+            .unwrap();
+        assert_same(&want, &got, &format!("cut short, {jobs} pieces"));
+        assert_eq!(
+            std::fs::read_dir(&dir).unwrap().count(),
+            want.len(),
+            "git wrote the files the stream did not give"
+        );
+    }
+}

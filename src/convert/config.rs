@@ -490,6 +490,30 @@ impl PackageConfig {
         format!("{}.spec", self.downstream_package_name)
     }
 
+    /// The top-level entries of source-git that `files_to_sync` reads, or `None` when a
+    /// source may reach further (a pattern in its first component, `..`, an absolute
+    /// path, the whole tree).
+    pub fn sync_source_tops(&self) -> Option<Vec<String>> {
+        let mut tops: Vec<String> = Vec::new();
+        for src in self.files_to_sync.iter().flat_map(|item| &item.src) {
+            if src.starts_with('/') {
+                return None;
+            }
+            let parts: Vec<&str> = src
+                .split('/')
+                .filter(|p| !p.is_empty() && *p != ".")
+                .collect();
+            let first = parts.first()?;
+            if parts.contains(&"..") || first.contains(['*', '?', '[', '\\']) {
+                return None;
+            }
+            if !tops.iter().any(|t| t == first) {
+                tops.push(first.to_string());
+            }
+        }
+        Some(tops)
+    }
+
     /// Pathspec excludes for `git format-patch`: `patch_generation_ignore_paths` plus the
     /// `src` of every explicit `files_to_sync` entry (relative, trailing `/` dropped).
     pub fn patch_excludes(&self) -> Vec<String> {

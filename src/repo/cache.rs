@@ -482,25 +482,18 @@ pub fn committed_config(
 /// tree — is only read as objects, by `git format-patch`. A source that is not a plain
 /// path (a glob at the top level, `.`) asks for the whole tree.
 pub fn sync_checkout(config: Option<&PackageConfig>) -> Checkout {
-    let mut paths = vec![".distro".to_string()];
-    for item in config.map(|c| c.files_to_sync.as_slice()).unwrap_or(&[]) {
-        for src in &item.src {
-            let trimmed = src.trim_start_matches("./");
-            let first = trimmed.split('/').next().unwrap_or("");
-            let plain = !first.is_empty()
-                && first != "."
-                && first != ".."
-                && !src.starts_with('/')
-                && !first.contains(['*', '?', '[', '\\']);
-            if !plain {
-                return Checkout::Full;
-            }
-            if !paths.iter().any(|p| p == first) {
-                paths.push(first.to_string());
-            }
+    let tops = match config {
+        Some(config) => config.sync_source_tops(),
+        None => Some(Vec::new()),
+    };
+    match tops {
+        None => Checkout::Full,
+        Some(tops) => {
+            let mut paths = vec![".distro".to_string()];
+            paths.extend(tops.into_iter().filter(|t| t != ".distro"));
+            Checkout::Paths(paths)
         }
     }
-    Checkout::Paths(paths)
 }
 
 /// Hard-links (or, across file systems, copies) every pack of `from` into `to`: the pack,

@@ -39,6 +39,10 @@ fn read_dir_into(dir: &Path, rel: &str, tree: &mut Tree) -> io::Result<()> {
         }
     }
     names.sort();
+    read_names(dir, rel, names, tree)
+}
+
+fn read_names(dir: &Path, rel: &str, names: Vec<String>, tree: &mut Tree) -> io::Result<()> {
     for name in names {
         let abs = dir.join(&name);
         let path = join(rel, &name);
@@ -73,6 +77,30 @@ pub fn read_tree(root: &Path) -> io::Result<Tree> {
     }
     let mut tree = Tree::with_root_mode(meta.mode());
     read_dir_into(root, "", &mut tree)?;
+    Ok(tree)
+}
+
+/// [`read_tree`] of only the top-level entries `tops` (those that exist): what a sync
+/// whose sources all lie under them can see.
+pub fn read_tree_only(root: &Path, tops: &[String]) -> io::Result<Tree> {
+    let meta = fs::symlink_metadata(root)?;
+    if !meta.is_dir() {
+        return Err(invalid(format!("{} is not a directory", root.display())));
+    }
+    let mut tree = Tree::with_root_mode(meta.mode());
+    let mut names: Vec<String> = tops
+        .iter()
+        .filter(|name| {
+            !name.is_empty()
+                && !name.contains('/')
+                && *name != ".git"
+                && fs::symlink_metadata(root.join(name)).is_ok()
+        })
+        .cloned()
+        .collect();
+    names.sort();
+    names.dedup();
+    read_names(root, "", names, &mut tree)?;
     Ok(tree)
 }
 

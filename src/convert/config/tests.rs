@@ -146,3 +146,29 @@ fn string_entries_and_dict_entries_of_files_to_sync() {
     .unwrap_err();
     assert!(bad.to_string().contains("line 5"), "{bad}");
 }
+
+#[test]
+fn the_sync_reads_only_the_top_level_entries_its_sources_name() {
+    let with = |sources: &str| {
+        let text = INIT.replace(
+            "files_to_sync:\n- src: .distro/\n",
+            &format!("files_to_sync:\n- src: {sources}\n"),
+        );
+        parse(&text, "quill").unwrap().sync_source_tops()
+    };
+    assert_eq!(with(".distro/"), Some(vec![".distro".to_string()]));
+    assert_eq!(
+        with("[./.distro/quill.spec, docs/*.md, .distro/x]"),
+        Some(vec![".distro".to_string(), "docs".to_string()])
+    );
+    for anywhere in [
+        "'*.spec'",
+        ".",
+        "./",
+        ".distro/../src",
+        "/etc/passwd",
+        "'[ab]/x'",
+    ] {
+        assert_eq!(with(anywhere), None, "{anywhere}");
+    }
+}

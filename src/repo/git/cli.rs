@@ -29,6 +29,8 @@ pub enum GitEnv {
 #[derive(Debug, Clone)]
 pub struct GitCli {
     env: GitEnv,
+    /// The git program (`git`, found on `PATH`, unless told otherwise).
+    program: PathBuf,
     /// How many `git format-patch` processes one range may be cut into.
     pub(super) jobs: usize,
     /// The fewest commits worth a process of their own.
@@ -47,6 +49,7 @@ impl GitCli {
     pub fn new(env: GitEnv) -> Self {
         GitCli {
             env,
+            program: PathBuf::from("git"),
             jobs: std::thread::available_parallelism().map_or(1, |n| n.get().min(8)),
             min_commits_per_job: 64,
         }
@@ -60,8 +63,14 @@ impl GitCli {
         self
     }
 
+    /// Runs `program` instead of the `git` on `PATH`.
+    pub fn with_program(mut self, program: impl Into<PathBuf>) -> Self {
+        self.program = program.into();
+        self
+    }
+
     pub(super) fn command(&self, dir: &Path) -> Command {
-        let mut cmd = Command::new("git");
+        let mut cmd = Command::new(&self.program);
         cmd.current_dir(dir);
         if let GitEnv::Isolated { home } = &self.env {
             cmd.env_clear();

@@ -24,6 +24,7 @@ use std::ffi::OsString;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdout, Stdio};
+use std::sync::mpsc::{Receiver, Sender};
 use std::thread::JoinHandle;
 
 use super::GitError;
@@ -73,7 +74,10 @@ impl GitCli {
         }
         let files = FilesRun::start(self, &request)?;
         Ok(FormatPatchRun {
-            mode: Mode::Files(files),
+            mode: Mode::Files {
+                run: files,
+                skip: 0,
+            },
             git: self.clone(),
             request,
         })
@@ -109,32 +113,48 @@ impl GitCli {
         !matches!(cmd.status().map(|s| s.code()), Ok(Some(1)))
     }
 
-    /// The commits `format-patch` formats, oldest first, each with its `%f`.
-    fn commits_to_format(&self, request: &Request) -> Option<Vec<Commit>> {
+    /// The commits `format-patch` formats, oldest first, each with its `%f`, and whether
+    /// they form a single line (each one's parent, in the history the pathspec leaves,
+    /// is the one before it).
+    fn commits_to_format(&self, request: &Request) -> Option<(Vec<Commit>, bool)> {
         // `%H %f`, not `%f` alone: rev-list prints nothing for a format that comes out empty
-        let mut args: Vec<OsString> = ["rev-list", "--no-merges", "--reverse", "--format=%H %f"]
-            .into_iter()
-            .map(OsString::from)
-            .collect();
+        let mut args: Vec<OsString> = [
+            "rev-list",
+            "--no-merges",
+            "--reverse",
+            "--parents",
+            "--format=%H %f",
+        ]
+        .into_iter()
+        .map(OsString::from)
+        .collect();
         args.push(request.range.clone().into());
         args.extend(pathspec(&request.excludes));
         let out = self.run(&request.dir, &args, None).ok()?;
         let text = String::from_utf8(out).ok()?;
         let mut lines = text.lines();
-        let mut commits = Vec::new();
+        let mut commits: Vec<Commit> = Vec::new();
+        let mut linear = true;
         while let Some(line) = lines.next() {
-            let sha = line.strip_prefix("commit ")?;
+            let mut ids = line.strip_prefix("commit ")?.split(' ');
+            let sha = ids.next()?;
+            let parents: Vec<&str> = ids.collect();
             let (again, sanitized) = lines.next()?.split_once(' ')?;
             if again != sha || !sha.bytes().all(|b| b.is_ascii_hexdigit()) || !sanitized.is_ascii()
             {
                 return None;
             }
+            linear &= match (parents.as_slice(), commits.last()) {
+                ([_], None) => true,
+                ([parent], Some(previous)) => *parent == previous.sha,
+                _ => false,
+            };
             commits.push(Commit {
                 sha: sha.to_string(),
                 file_name: file_name(commits.len() + 1, sanitized),
             });
         }
-        Some(commits)
+        Some((commits, linear))
     }
 }
 
@@ -165,28 +185,46 @@ pub struct FormatPatchRun {
 }
 
 enum Mode {
-    Files(FilesRun),
     Stream(StreamRun),
-    Done(std::vec::IntoIter<Generated>),
+    /// Files mode, the first `skip` files already given by the stream.
+    Files {
+        run: FilesRun,
+        skip: usize,
+    },
 }
 
 impl FormatPatchRun {
     /// The next complete file, in git's order; `None` once git has finished successfully.
     pub fn next_file(&mut self) -> Result<Option<Generated>, GitError> {
         if let Mode::Stream(stream) = &mut self.mode {
-            self.mode = match stream.finish() {
-                Some(files) => Mode::Done(files.into_iter()),
-                None => {
-                    tracing::debug!(range = %self.request.range, "git format-patch --stdout did not give the expected files; formatting them as files");
-                    Mode::Files(FilesRun::start(&self.git, &self.request)?)
+            match stream.next_file() {
+                Ok(file) => return Ok(file),
+                Err(Diverged) => {
+                    // Every file given so far was checked (its commit, number and total),
+                    // so it is the file git writes at that place: carry on from there.
+                    let skip = stream.given;
+                    tracing::debug!(range = %self.request.range, skip, "git format-patch --stdout did not give the expected files; formatting them as files");
+                    self.mode = Mode::Files {
+                        run: FilesRun::start(&self.git, &self.request)?,
+                        skip,
+                    };
                 }
-            };
+            }
         }
-        match &mut self.mode {
-            Mode::Files(files) => files.next_file(),
-            Mode::Done(files) => Ok(files.next()),
-            Mode::Stream(_) => unreachable!("the stream was finished above"),
+        let Mode::Files { run, skip } = &mut self.mode else {
+            unreachable!("the stream returned above")
+        };
+        while *skip > 0 {
+            if run.next_file()?.is_none() {
+                return Err(GitError::Command {
+                    args: "format-patch".into(),
+                    dir: self.request.dir.clone(),
+                    stderr: "git wrote fewer files than it streamed".into(),
+                });
+            }
+            *skip -= 1;
         }
+        run.next_file()
     }
 }
 
@@ -197,26 +235,37 @@ struct Commit {
     file_name: String,
 }
 
-/// The stream mode: pieces of the range formatted by concurrent `--stdout` processes.
+/// The stream did not give what was expected.
+#[derive(Debug)]
+struct Diverged;
+
+/// The stream mode: pieces of the range formatted by concurrent `--stdout` processes,
+/// each cut into files by a thread as git writes them.
 struct StreamRun {
-    commits: Vec<Commit>,
     pieces: Vec<Piece>,
+    /// The piece whose files come next.
+    current: usize,
+    /// Files given so far.
+    given: usize,
 }
 
-/// One `git format-patch --stdout` process and the commits it is there for.
+/// One `git format-patch --stdout` process, the thread cutting its output, and the
+/// files it sends.
 struct Piece {
-    /// Index of its first and last commit in [`StreamRun::commits`].
-    first: usize,
-    last: usize,
     child: Child,
-    reader: Option<JoinHandle<Option<PieceOutput>>>,
+    files: Receiver<Result<Generated, Diverged>>,
+    reader: Option<JoinHandle<Ending>>,
 }
 
-/// What a piece's reader saw: the bytes up to the end of its share, and whether it
-/// stopped git early.
-struct PieceOutput {
-    bytes: Vec<u8>,
-    stopped: bool,
+/// How a piece's reader ended.
+#[derive(Debug, PartialEq, Eq)]
+enum Ending {
+    /// Every file of its share sent, git left to finish.
+    Done,
+    /// Every file of its share sent, git killed (its output went on into the next share).
+    Stopped,
+    /// Something unexpected (git was killed, if it ran).
+    Diverged,
 }
 
 impl StreamRun {
@@ -225,106 +274,102 @@ impl StreamRun {
         if git.has_format_settings(&request.dir) {
             return None;
         }
-        let commits = git.commits_to_format(request)?;
+        let (commits, linear) = git.commits_to_format(request)?;
         let head = match request.range.split_once("..") {
             Some((_, head)) if !head.is_empty() && !head.starts_with('.') => Some(head),
             _ => None,
         };
-        // At least two commits a piece: git numbers (`[PATCH n/m]`) only when its own
-        // list holds more than one, and the last piece's list is its own share.
+        // Pieces only on a single line of commits, where `<commit>..<head>` is exactly the
+        // rest of the range; at least two commits a piece, because git numbers (`[PATCH
+        // n/m]`) only when its own list holds more than one.
         let count = match head {
-            Some(_) => (commits.len() / git.min_commits_per_job.max(2)).clamp(1, git.jobs),
-            None => 1,
+            Some(_) if linear => {
+                (commits.len() / git.min_commits_per_job.max(2)).clamp(1, git.jobs)
+            }
+            _ => 1,
         };
+        let commits = std::sync::Arc::new(commits);
+        let total = commits.len();
         let mut run = StreamRun {
-            commits,
             pieces: Vec::new(),
+            current: 0,
+            given: 0,
         };
-        let total = run.commits.len();
         if total == 0 {
             return Some(run);
         }
         for k in 0..count {
             let first = total * k / count;
-            let last = (total * (k + 1) / count).max(1) - 1;
+            let last = total * (k + 1) / count - 1;
             let range = match (first, head) {
                 (0, _) | (_, None) => request.range.clone(),
-                (_, Some(head)) => format!("{}..{head}", run.commits[first - 1].sha),
+                (_, Some(head)) => format!("{}..{head}", commits[first - 1].sha),
             };
-            let stop = run
-                .commits
-                .get(last + 1)
-                .map(|next| format!("\nFrom {}{MBOX_DATE}", next.sha).into_bytes());
-            let piece = Piece::start(git, request, &range, first + 1, stop)?;
-            run.pieces.push(Piece {
+            let share = Share {
+                commits: std::sync::Arc::clone(&commits),
                 first,
                 last,
-                ..piece
-            });
+            };
+            run.pieces.push(Piece::start(git, request, &range, share)?);
         }
         Some(run)
     }
 
-    /// Waits for every piece and cuts the files; `None` when anything is not as expected.
-    fn finish(&mut self) -> Option<Vec<Generated>> {
-        let total = self.commits.len();
-        let mut files = Vec::with_capacity(total);
-        let mut ok = true;
-        for piece in &mut self.pieces {
-            let read = piece.reader.take().and_then(|r| r.join().ok()).flatten();
-            if read.as_ref().is_none_or(|r| r.stopped) {
-                // stopped on purpose, or its output could not be read: git must not block
-                let _ = piece.child.kill();
-            }
-            let status = piece.child.wait().ok();
-            let Some(read) = read else {
-                ok = false;
-                continue;
-            };
-            if !read.stopped && !status.is_some_and(|s| s.success()) {
-                ok = false;
-                continue;
-            }
-            if ok {
-                ok = cut(
-                    &read.bytes,
-                    &self.commits[piece.first..=piece.last],
-                    piece.first,
-                    total,
-                    &mut files,
-                );
+    /// The next file of the current piece, waiting for its reader to cut it.
+    fn next_file(&mut self) -> Result<Option<Generated>, Diverged> {
+        while let Some(piece) = self.pieces.get_mut(self.current) {
+            match piece.files.recv() {
+                Ok(Ok(file)) => {
+                    self.given += 1;
+                    return Ok(Some(file));
+                }
+                Ok(Err(Diverged)) => return Err(Diverged),
+                // the reader is done: so is this piece, once git has exited well
+                Err(_) => {
+                    let ending = piece.reader.take().and_then(|r| r.join().ok());
+                    if ending != Some(Ending::Done) {
+                        let _ = piece.child.kill();
+                    }
+                    let status = piece.child.wait().ok();
+                    match ending {
+                        Some(Ending::Stopped) => {}
+                        Some(Ending::Done) if status.is_some_and(|s| s.success()) => {}
+                        _ => return Err(Diverged),
+                    }
+                    self.current += 1;
+                }
             }
         }
-        self.pieces.clear();
-        (ok && files.len() == total).then_some(files)
+        Ok(None)
     }
 }
 
 impl Drop for StreamRun {
     fn drop(&mut self) {
         for piece in &mut self.pieces {
-            let _ = piece.child.kill();
-            let _ = piece.child.wait();
             if let Some(reader) = piece.reader.take() {
+                let _ = piece.child.kill();
+                let _ = piece.child.wait();
                 let _ = reader.join();
             }
         }
     }
 }
 
+/// The commits a piece is there for: `commits[first..=last]` of the whole range.
+struct Share {
+    commits: std::sync::Arc<Vec<Commit>>,
+    first: usize,
+    last: usize,
+}
+
 impl Piece {
-    /// `git format-patch --stdout [--start-number=N] [--no-prefix] RANGE -- PATHSPEC`, read
-    /// by a thread that stops git once `stop` (the next piece's first `From` line) appears.
-    fn start(
-        git: &GitCli,
-        request: &Request,
-        range: &str,
-        start_number: usize,
-        stop: Option<Vec<u8>>,
-    ) -> Option<Piece> {
+    /// `git format-patch --stdout [--start-number=N] [--no-prefix] RANGE -- PATHSPEC`, and
+    /// the thread that cuts its output into the files of `share`.
+    fn start(git: &GitCli, request: &Request, range: &str, share: Share) -> Option<Piece> {
         let mut args: Vec<OsString> = vec!["format-patch".into(), "--stdout".into()];
-        if start_number > 1 {
-            args.push(format!("--start-number={start_number}").into());
+        if share.first > 0 {
+            args.push(format!("--start-number={}", share.first + 1).into());
         }
         if request.no_prefix {
             args.push("--no-prefix".into());
@@ -339,92 +384,112 @@ impl Piece {
             .stderr(Stdio::null())
             .spawn()
             .ok()?;
+        // The reader kills git before the child is reaped (it is waited for only after the
+        // reader is joined), so the pid is still the child's.
+        let Some(pid) = i32::try_from(child.id())
+            .ok()
+            .and_then(rustix::process::Pid::from_raw)
+        else {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        };
+        let kill = move || {
+            let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+        };
         let stdout = child.stdout.take()?;
-        let pid = rustix::process::Pid::from_raw(i32::try_from(child.id()).ok()?)?;
-        let reader = std::thread::spawn(move || read_piece(stdout, stop.as_deref(), pid));
+        let (send, files) = std::sync::mpsc::channel();
+        let reader = std::thread::spawn(move || cut_piece(stdout, &share, &send, kill));
         Some(Piece {
-            first: 0,
-            last: 0,
             child,
+            files,
             reader: Some(reader),
         })
     }
 }
 
-/// Reads git's output until the end, or until `stop` appears (then git, which has written
-/// the file before it, is killed and the bytes are cut where `stop` begins).
-fn read_piece(
-    mut stdout: ChildStdout,
-    stop: Option<&[u8]>,
-    pid: rustix::process::Pid,
-) -> Option<PieceOutput> {
-    let mut bytes = Vec::with_capacity(1 << 20);
+/// Reads git's output and sends each file of `share` as soon as it is complete — when the
+/// next commit's `From` line arrives, or the output ends — after checking it.
+fn cut_piece(
+    mut stdout: impl Read,
+    share: &Share,
+    send: &Sender<Result<Generated, Diverged>>,
+    kill: impl Fn(),
+) -> Ending {
+    let total = share.commits.len();
+    let mut bytes: Vec<u8> = Vec::with_capacity(1 << 20);
     let mut chunk = vec![0u8; 1 << 16];
+    let mut next = share.first;
+    // where the current file starts, and how far its end has been looked for
+    let (mut at, mut searched) = (0, 0);
+    let mut ended = false;
+    let diverged = |send: &Sender<Result<Generated, Diverged>>| {
+        kill();
+        let _ = send.send(Err(Diverged));
+        Ending::Diverged
+    };
     loop {
-        let n = match stdout.read(&mut chunk) {
-            Ok(0) => {
-                return Some(PieceOutput {
-                    bytes,
-                    stopped: false,
-                });
+        if !ended {
+            match stdout.read(&mut chunk) {
+                Ok(0) => ended = true,
+                Ok(n) => bytes.extend_from_slice(&chunk[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(_) => return diverged(send),
             }
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(_) => return None,
-        };
-        let searched_from = bytes.len().saturating_sub(stop.map_or(0, <[u8]>::len));
-        bytes.extend_from_slice(&chunk[..n]);
-        if let Some(stop) = stop
-            && let Some(at) = find(&bytes[searched_from..], stop)
-        {
-            // The child is not reaped before its reader is joined, so the pid is its own.
-            let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
-            bytes.truncate(searched_from + at);
-            return Some(PieceOutput {
-                bytes,
-                stopped: true,
-            });
         }
-    }
-}
-
-/// Cuts one piece's output into files, checking each against the commit expected there;
-/// `first` is the index of the piece's first commit, `total` the range's commit count.
-fn cut(
-    bytes: &[u8],
-    commits: &[Commit],
-    first: usize,
-    total: usize,
-    files: &mut Vec<Generated>,
-) -> bool {
-    let mut at = 0;
-    for (i, commit) in commits.iter().enumerate() {
-        let head = format!("From {}{MBOX_DATE}", commit.sha);
-        if !bytes[at..].starts_with(head.as_bytes()) {
-            return false;
-        }
-        let end = match commits.get(i + 1) {
-            Some(next) => {
-                let separator = format!("\nFrom {}{MBOX_DATE}", next.sha);
-                match find(&bytes[at..], separator.as_bytes()) {
-                    Some(offset) => at + offset,
-                    None => return false,
+        // send every file that is complete now
+        loop {
+            let commit = &share.commits[next];
+            let head = format!("From {}{MBOX_DATE}", commit.sha);
+            if bytes.len() - at < head.len() && !ended {
+                break;
+            }
+            if !bytes[at..].starts_with(head.as_bytes()) {
+                return diverged(send);
+            }
+            let end = match share.commits.get(next + 1) {
+                Some(following) => {
+                    let separator = format!("\nFrom {}{MBOX_DATE}", following.sha);
+                    let from = searched.max(at);
+                    match memchr::memmem::find(&bytes[from..], separator.as_bytes()) {
+                        Some(offset) => from + offset,
+                        None if ended => return diverged(send),
+                        None => {
+                            searched = bytes.len().saturating_sub(separator.len());
+                            break;
+                        }
+                    }
                 }
+                None if ended => bytes.len(),
+                None => break,
+            };
+            let file = &bytes[at..end];
+            if !numbered_as(file, next + 1, total) {
+                return diverged(send);
             }
-            None => bytes.len(),
-        };
-        let file = &bytes[at..end];
-        if !numbered_as(file, first + i + 1, total) {
-            return false;
+            let generated = Generated {
+                file_name: commit.file_name.clone(),
+                bytes: file.to_vec(),
+            };
+            if send.send(Ok(generated)).is_err() {
+                kill();
+                return Ending::Diverged;
+            }
+            if next == share.last {
+                if next + 1 < total {
+                    kill();
+                    return Ending::Stopped;
+                }
+                // the last file runs to the end of the output: nothing may follow it
+                return Ending::Done;
+            }
+            // the newline git puts between two patches of `--stdout`
+            (at, searched, next) = (end + 1, end + 1, next + 1);
         }
-        files.push(Generated {
-            file_name: commit.file_name.clone(),
-            bytes: file.to_vec(),
-        });
-        // the newline git puts between two patches of `--stdout`
-        at = (end + 1).min(bytes.len());
+        if ended {
+            return diverged(send);
+        }
     }
-    at >= bytes.len()
 }
 
 /// Whether the patch's subject carries `[PATCH number/total]` (`[PATCH]` for a range of one).
@@ -603,47 +668,50 @@ mod tests {
         assert!(!numbered_as(b"x\nSubject: y\n", 1, 2));
     }
 
+    /// What `cut_piece` sends and how it ends, for `output` and a share of `shas`.
+    fn cut(output: &str, shas: &[&str], first: usize, last: usize) -> (Vec<Generated>, Ending) {
+        let commits = shas
+            .iter()
+            .enumerate()
+            .map(|(i, s)| Commit {
+                sha: s.to_string(),
+                file_name: file_name(i + 1, "x"),
+            })
+            .collect();
+        let share = Share {
+            commits: std::sync::Arc::new(commits),
+            first,
+            last,
+        };
+        let (send, receive) = std::sync::mpsc::channel();
+        let ending = cut_piece(output.as_bytes(), &share, &send, || {});
+        drop(send);
+        let files = receive.iter().map_while(Result::ok).collect();
+        (files, ending)
+    }
+
     #[test]
     fn a_piece_is_cut_at_the_expected_commits_only() {
-        let commits = |shas: &[&str]| -> Vec<Commit> {
-            shas.iter()
-                .enumerate()
-                .map(|(i, s)| Commit {
-                    sha: s.to_string(),
-                    file_name: file_name(i + 1, "x"),
-                })
-                .collect()
-        };
-        let patch = |sha: &str, n: usize| {
+        let patch = |sha: &str, n: usize, m: usize| {
             format!(
-                "From {sha}{MBOX_DATE}From: A <a@b>\nSubject: [PATCH {n}/2] x\n\nbody\n-- \n2.47.3\n\n"
+                "From {sha}{MBOX_DATE}From: A <a@b>\nSubject: [PATCH {n}/{m}] x\n\nbody\n-- \n2.47.3\n\n"
             )
         };
-        let stream = format!("{}\n{}", patch("aa", 1), patch("bb", 2));
-        let mut files = Vec::new();
-        assert!(cut(
-            stream.as_bytes(),
-            &commits(&["aa", "bb"]),
-            0,
-            2,
-            &mut files
-        ));
-        assert_eq!(files[0].bytes, patch("aa", 1).into_bytes());
-        assert_eq!(files[1].bytes, patch("bb", 2).into_bytes());
+        let two = format!("{}\n{}", patch("aa", 1, 2), patch("bb", 2, 2));
+        let (files, ending) = cut(&two, &["aa", "bb"], 0, 1);
+        assert_eq!(ending, Ending::Done);
+        assert_eq!(files[0].bytes, patch("aa", 1, 2).into_bytes());
+        assert_eq!(files[1].bytes, patch("bb", 2, 2).into_bytes());
+        // a piece that stops where the next one's share begins
+        let (files, ending) = cut(&two, &["aa", "bb"], 0, 0);
+        assert_eq!((files.len(), ending), (1, Ending::Stopped));
         // a commit git did not format, or one more than expected
-        assert!(!cut(
-            stream.as_bytes(),
-            &commits(&["aa", "cc"]),
-            0,
-            2,
-            &mut Vec::new()
-        ));
-        assert!(!cut(
-            stream.as_bytes(),
-            &commits(&["aa"]),
-            0,
-            1,
-            &mut Vec::new()
-        ));
+        let (files, ending) = cut(&two, &["aa", "cc"], 0, 1);
+        assert_eq!((files.len(), ending), (0, Ending::Diverged));
+        let (files, ending) = cut(&two, &["aa"], 0, 0);
+        assert_eq!((files.len(), ending), (0, Ending::Diverged));
+        // output that ends early
+        let (files, ending) = cut(&patch("aa", 1, 2), &["aa", "bb"], 0, 1);
+        assert_eq!((files.len(), ending), (0, Ending::Diverged));
     }
 }

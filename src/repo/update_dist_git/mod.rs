@@ -371,8 +371,12 @@ fn plan(
 ) -> Result<DistGitChange, UpdateError> {
     let (source_tree, dest_tree) =
         tracing::debug_span!("read_trees").in_scope(|| -> Result<_, UpdateError> {
-            let source = sync_fs::read_tree(source_git.workdir())
-                .map_err(GitError::io("cannot read", source_git.workdir()))?;
+            // only what the sync's sources can reach: not the whole upstream tree
+            let source = match config.sync_source_tops() {
+                Some(tops) => sync_fs::read_tree_only(source_git.workdir(), &tops),
+                None => sync_fs::read_tree(source_git.workdir()),
+            }
+            .map_err(GitError::io("cannot read", source_git.workdir()))?;
             let dest = sync_fs::read_tree(dist_git.workdir())
                 .map_err(GitError::io("cannot read", dist_git.workdir()))?;
             Ok((source, dest))
