@@ -20,6 +20,13 @@
 //! ```text
 //! cargo bench --bench executor
 //! ```
+//!
+//! Knobs: `SRCGIT_BENCH_ONLY_CACHE=1` (part 2 only), `SRCGIT_BENCH_FIRST_JOBS`,
+//! `SRCGIT_BENCH_SECOND_JOBS` (3 and 5), `SRCGIT_BENCH_PAUSE=<seconds>` between second jobs
+//! (back to back, each job creates files among the thousands the previous job's cleanup
+//! just deleted, which ext4 allocates around: later jobs get slower), `SRCGIT_BENCH_TIMELINE=1`
+//! (every request of a job, timed), `SRCGIT_BENCH_VERBOSE=1`, `SRCGIT_BENCH_KEEP=1` (keep
+//! the directory, with each job's `job.log` and `operator.log`).
 
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -577,6 +584,13 @@ fn cache_bench(name: &str, cold_runs: usize, warm_runs: usize) {
     let (branch, mr) = last_mr.unwrap();
     let mut warm = Vec::new();
     for i in 1..=warm_runs {
+        if let Some(pause) = std::env::var("SRCGIT_BENCH_PAUSE")
+            .ok()
+            .and_then(|p| p.parse::<u64>().ok())
+        {
+            // runner hosts rarely run jobs back to back: let the file system settle
+            std::thread::sleep(Duration::from_secs(pause));
+        }
         push_one_commit(&b, &branch, i);
         let mr_now = b.gl.merge_request(&b.src, mr.iid).unwrap();
         let rpms_before: Vec<(u64, String)> =

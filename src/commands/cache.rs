@@ -1,5 +1,6 @@
 //! `srcgit cache prune`: removes the git caches of projects no job used for
-//! `cache_max_age_days` and the cache generations that were replaced after damage.
+//! `cache_max_age_days` and the cache generations that were replaced after damage, and
+//! repacks caches that collected many packs.
 
 use std::path::Path;
 use std::time::{Duration, SystemTime};
@@ -29,6 +30,9 @@ pub fn cache_prune(max_age_days: Option<u32>, config: Option<&Path>) -> u8 {
             }
             for key in &pruned.busy {
                 println!("kept {key}: a job is using it");
+            }
+            for key in &pruned.repacked {
+                println!("repacked {key} into one pack");
             }
             println!(
                 "{}: {} removed, {} kept",

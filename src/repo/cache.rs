@@ -18,8 +18,10 @@
 //! new objects. A job never works in the cache: it gets its own small repository whose
 //! `objects/info/alternates` points at the generation's object directory and whose refs
 //! (HEAD, the tags it needs) are its own — the per-job ref namespace is a repository.
-//! Nothing ever deletes an object from a generation, so a job reading one through its
-//! alternates can never lose an object under it.
+//! Nothing deletes an object from a generation while a job reads it, so a job reading one
+//! through its alternates can never lose an object under it: [`Cache::prune`] repacks a
+//! generation with more than [`MAX_PACKS`] packs only when it holds both the lock and the
+//! `srcgit-in-use` lock exclusively.
 //!
 //! Damage (a process killed mid-fetch, a full disk, a truncated pack) is looked for under
 //! the lock before every use: every pack must end with the checksum its index records and
@@ -50,6 +52,9 @@ const CURRENT: &str = "current";
 const IN_USE: &str = "srcgit-in-use";
 /// Suffix of a directory on its way out (being created, or being deleted).
 const TMP: &str = ".tmp";
+/// Every fetch adds a pack, and so does every pushed commit kept: past this many, `prune`
+/// repacks a generation no job is reading into one, so object lookups stay cheap.
+pub const MAX_PACKS: usize = 16;
 
 /// The caches of one host.
 #[derive(Debug, Clone)]
@@ -68,6 +73,9 @@ pub struct Pruned {
     pub busy: Vec<String>,
     /// Keys kept.
     pub kept: Vec<String>,
+    /// Keys whose current generation had more than [`MAX_PACKS`] packs and was repacked
+    /// into one (no job was reading it).
+    pub repacked: Vec<String>,
 }
 
 impl Cache {
@@ -182,6 +190,17 @@ impl Cache {
                             .push(format!("{key}/{generation}"));
                     }
                     None => in_use = true,
+                }
+            }
+            if !stale && let Some(current) = &current {
+                let dir = project.join(current);
+                if count_packs(&dir) > MAX_PACKS
+                    && let Some(_nobody_reads) = lock_exclusive_now(&dir.join(IN_USE))?
+                {
+                    // the lock keeps fetches out, the in-use lock readers: objects that
+                    // no ref reaches any more (an MR head pushed over) go with the old packs
+                    repack(&dir)?;
+                    pruned.repacked.push(key.clone());
                 }
             }
             if stale && !in_use {
@@ -493,6 +512,39 @@ pub fn sync_checkout(config: Option<&PackageConfig>) -> Checkout {
             paths.extend(tops.into_iter().filter(|t| t != ".distro"));
             Checkout::Paths(paths)
         }
+    }
+}
+
+/// How many packs a generation holds.
+fn count_packs(dir: &Path) -> usize {
+    fs::read_dir(dir.join("objects/pack")).map_or(0, |entries| {
+        entries
+            .filter_map(Result::ok)
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".idx"))
+            .count()
+    })
+}
+
+/// `git repack -a -d` in a generation, git's configuration left out (it reuses the deltas
+/// the packs have, which libgit2's pack builder would compute again).
+fn repack(dir: &Path) -> Result<(), GitError> {
+    let out = std::process::Command::new("git")
+        .current_dir(dir)
+        .args(["repack", "-a", "-d", "-q"])
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("HOME", dir)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(GitError::Spawn)?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(GitError::Command {
+            args: "repack -a -d -q".into(),
+            dir: dir.to_path_buf(),
+            stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        })
     }
 }
 

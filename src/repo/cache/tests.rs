@@ -348,3 +348,43 @@ fn keys_are_plain_names() {
     }
     assert!(valid_key("project-42"));
 }
+
+#[test]
+fn prune_repacks_a_cache_of_many_packs_unless_a_job_reads_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let origin = origin(tmp.path());
+    let cache = Cache::new(tmp.path().join("cache"));
+    let packs = || count_packs(&tmp.path().join("cache/project-1/g1.git"));
+    for i in 0..=MAX_PACKS {
+        std::fs::write(origin.join("README"), format!("change {i}\n")).unwrap();
+        git(&origin, &["commit", "-qam", &format!("Change {i}")]);
+        let mut locked = cache.lock("project-1", &quiet).unwrap();
+        locked
+            .fetch(&url(&origin), &[ALL.to_string()], &creds(), &quiet)
+            .unwrap();
+    }
+    assert!(packs() > MAX_PACKS, "{} packs", packs());
+    let head = git(&origin, &["rev-parse", "HEAD"]);
+    let week = Duration::from_secs(7 * 86_400);
+
+    // a job reads the generation: it is left alone
+    let reading = cache.lock("project-1", &quiet).unwrap().into_use().unwrap();
+    let pruned = cache.prune(week, SystemTime::now()).unwrap();
+    assert!(pruned.repacked.is_empty());
+    assert!(packs() > MAX_PACKS);
+    drop(reading);
+
+    let pruned = cache.prune(week, SystemTime::now()).unwrap();
+    assert_eq!(pruned.repacked, vec!["project-1"]);
+    assert_eq!(packs(), 1);
+    let locked = cache.lock("project-1", &quiet).unwrap();
+    assert_eq!(
+        locked.ref_target("refs/heads/main").map(|o| o.to_string()),
+        Some(head)
+    );
+    assert_eq!(
+        locked.name(),
+        "project-1/g1.git",
+        "the repacked generation is whole"
+    );
+}
