@@ -41,7 +41,7 @@ use std::time::{Duration, SystemTime};
 use git2::{ErrorClass, Oid, Repository};
 
 use crate::convert::config::{self, PackageConfig};
-use crate::repo::git::{self, Credentials, GitError};
+use crate::repo::git::{self, Credentials, GitCli, GitEnv, GitError};
 
 /// The cache's directory name under gitlab-runner's `cache_dir`.
 pub const CACHE_DIR: &str = "srcgit.git";
@@ -528,24 +528,10 @@ fn count_packs(dir: &Path) -> usize {
 /// `git repack -a -d` in a generation, git's configuration left out (it reuses the deltas
 /// the packs have, which libgit2's pack builder would compute again).
 fn repack(dir: &Path) -> Result<(), GitError> {
-    let out = std::process::Command::new("git")
-        .current_dir(dir)
-        .args(["repack", "-a", "-d", "-q"])
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("HOME", dir)
-        .stdin(std::process::Stdio::null())
-        .output()
-        .map_err(GitError::Spawn)?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(GitError::Command {
-            args: "repack -a -d -q".into(),
-            dir: dir.to_path_buf(),
-            stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
-        })
-    }
+    GitCli::new(GitEnv::Isolated {
+        home: dir.to_path_buf(),
+    })
+    .repack_all(dir)
 }
 
 /// Hard-links (or, across file systems, copies) every pack of `from` into `to`: the pack,

@@ -131,6 +131,13 @@ impl GitCli {
         Ok(output.stdout)
     }
 
+    /// `git repack -a -d -q` in the bare repository `git_dir`: one pack of everything its
+    /// refs reach, the old packs (and what no ref reaches) gone.
+    pub fn repack_all(&self, git_dir: &Path) -> Result<(), GitError> {
+        let args: Vec<OsString> = ["repack", "-a", "-d", "-q"].map(OsString::from).into();
+        self.run(git_dir, &args, None).map(drop)
+    }
+
     /// `git patch-id --stable` over `input` (run in `dir`, as packit runs it in dist-git).
     pub fn patch_id_stable(&self, dir: &Path, input: &[u8]) -> Result<String, GitError> {
         let out = self.run(dir, &["patch-id".into(), "--stable".into()], Some(input))?;

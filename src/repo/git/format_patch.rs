@@ -16,9 +16,10 @@
 //! The stream is used only where no `format.*` setting applies (those can change names,
 //! numbering or separators), and it is checked: every file must begin with the `From
 //! <sha>` line of the commit expected there and carry `[PATCH n/m]` with its own number
-//! and the range's total. Anything else — a history the pieces see differently, an
-//! unexpected subject line, a failing git — and the range is formatted again as files,
-//! which also reports git's own error.
+//! and the range's total, so every file handed over is the one git writes at that place.
+//! Anything else — an unexpected commit or subject line, a stream that ends early, a
+//! failing git — and the range is formatted again as files, the files already handed over
+//! skipped; that run also reports git's own error.
 
 use std::ffi::OsString;
 use std::io::{BufRead, BufReader, Read};
@@ -451,7 +452,7 @@ fn cut_piece(
                 Some(following) => {
                     let separator = format!("\nFrom {}{MBOX_DATE}", following.sha);
                     let from = searched.max(at);
-                    match memchr::memmem::find(&bytes[from..], separator.as_bytes()) {
+                    match find(&bytes[from..], separator.as_bytes()) {
                         Some(offset) => from + offset,
                         None if ended => return diverged(send),
                         None => {
