@@ -4,7 +4,7 @@
 //!
 //! It must not expand or evaluate macros, and does no I/O.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 
 use super::text::{Brackets, py_isspace, trim_end_py, trim_start_py};
 
@@ -14,7 +14,9 @@ use super::text::{Brackets, py_isspace, trim_end_py, trim_start_py};
 /// lines), so a repeated definition gets the earlier one's range and its own lines are not
 /// excluded.
 pub(super) fn excluded_macro_ranges(lines: &[String]) -> Vec<(usize, usize)> {
-    let mut seen: HashSet<(&[String], &[String])> = HashSet::new();
+    // the (preceding lines, definition lines) pairs seen, by definition: hashing only the
+    // definition keeps this linear in the file (a spec is analysed once per added patch)
+    let mut seen: HashMap<&[String], Vec<(usize, usize)>> = HashMap::new();
     let mut ranges = Vec::new();
     let (mut previous_end, mut i) = (0, 0);
     while i < lines.len() {
@@ -22,7 +24,13 @@ pub(super) fn excluded_macro_ranges(lines: &[String]) -> Vec<(usize, usize)> {
             i += 1;
             continue;
         };
-        if seen.insert((&lines[previous_end..i], &lines[i..i + count])) {
+        let preceding = &lines[previous_end..i];
+        let earlier = seen.entry(&lines[i..i + count]).or_default();
+        if !earlier
+            .iter()
+            .any(|&(start, end)| &lines[start..end] == preceding)
+        {
+            earlier.push((previous_end, i));
             ranges.push((i, i + count));
         }
         previous_end = i + count;
