@@ -159,6 +159,19 @@ impl GitCli {
     }
 }
 
+/// `git format-patch OUTPUT… [--no-prefix] RANGE -- . :(exclude)P…`: packit's argv, with
+/// where the patches go.
+fn format_patch_args(request: &Request, output: Vec<OsString>, range: &str) -> Vec<OsString> {
+    let mut args: Vec<OsString> = vec!["format-patch".into()];
+    args.extend(output);
+    if request.no_prefix {
+        args.push("--no-prefix".into());
+    }
+    args.push(range.into());
+    args.extend(pathspec(&request.excludes));
+    args
+}
+
 /// `-- . :(exclude)P…`: packit's pathspec.
 fn pathspec(excludes: &[String]) -> Vec<OsString> {
     let mut args: Vec<OsString> = vec!["--".into(), ".".into()];
@@ -368,15 +381,11 @@ impl Piece {
     /// `git format-patch --stdout [--start-number=N] [--no-prefix] RANGE -- PATHSPEC`, and
     /// the thread that cuts its output into the files of `share`.
     fn start(git: &GitCli, request: &Request, range: &str, share: Share) -> Option<Piece> {
-        let mut args: Vec<OsString> = vec!["format-patch".into(), "--stdout".into()];
+        let mut output: Vec<OsString> = vec!["--stdout".into()];
         if share.first > 0 {
-            args.push(format!("--start-number={}", share.first + 1).into());
+            output.push(format!("--start-number={}", share.first + 1).into());
         }
-        if request.no_prefix {
-            args.push("--no-prefix".into());
-        }
-        args.push(range.into());
-        args.extend(pathspec(&request.excludes));
+        let args = format_patch_args(request, output, range);
         let mut child = git
             .command(&request.dir)
             .args(&args)
@@ -532,13 +541,8 @@ struct FilesRun {
 
 impl FilesRun {
     fn start(git: &GitCli, request: &Request) -> Result<FilesRun, GitError> {
-        let mut args: Vec<OsString> = vec!["format-patch".into(), "--output-directory".into()];
-        args.push(request.out_dir.as_os_str().to_owned());
-        if request.no_prefix {
-            args.push("--no-prefix".into());
-        }
-        args.push(request.range.clone().into());
-        args.extend(pathspec(&request.excludes));
+        let output = vec!["--output-directory".into(), request.out_dir.clone().into()];
+        let args = format_patch_args(request, output, &request.range);
         let mut child = git
             .command(&request.dir)
             .args(&args)
