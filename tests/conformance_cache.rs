@@ -199,8 +199,9 @@ fn the_corpus_converts_byte_identically_through_the_git_cache() {
     run_corpus(1);
 }
 
-/// The corpus's ranges are short: cut into pieces of one commit, every piece boundary
-/// meets real subjects, trailers and histories.
+/// The corpus's ranges are short: cut into up to three pieces of two or more commits (the
+/// smallest git numbers as `[PATCH n/m]`), piece boundaries meet real subjects, trailers
+/// and histories.
 #[test]
 fn the_corpus_converts_byte_identically_with_format_patch_in_pieces() {
     run_corpus(3);
