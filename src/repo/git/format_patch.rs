@@ -431,7 +431,7 @@ fn cut_piece(
     let mut chunk = vec![0u8; 1 << 16];
     let mut next = share.first;
     // where the current file starts, and how far its end has been looked for
-    let (mut at, mut searched) = (0, 0);
+    let (mut at, mut searched): (usize, usize) = (0, 0);
     let mut ended = false;
     let diverged = |send: &Sender<Result<Generated, Diverged>>| {
         kill();
@@ -439,6 +439,12 @@ fn cut_piece(
         Ending::Diverged
     };
     loop {
+        if at >= 1 << 20 {
+            // what was sent is not kept: a piece holds about one file, not its whole output
+            bytes.drain(..at);
+            searched = searched.saturating_sub(at);
+            at = 0;
+        }
         if !ended {
             match stdout.read(&mut chunk) {
                 Ok(0) => ended = true,
@@ -715,6 +721,22 @@ mod tests {
         assert_eq!((files.len(), ending), (0, Ending::Diverged));
         let (files, ending) = cut(&two, &["aa"], 0, 0);
         assert_eq!((files.len(), ending), (0, Ending::Diverged));
+        // large files: what was sent is dropped from the buffer on the way
+        let big = |sha: &str, n: usize| {
+            let body = format!("{sha} line\n").repeat(70_000);
+            format!(
+                "From {sha}{MBOX_DATE}From: A <a@b>\nSubject: [PATCH {n}/3] x\n\n{body}-- \n2.47.3\n\n"
+            )
+        };
+        let three = format!("{}\n{}\n{}", big("aa", 1), big("bb", 2), big("cc", 3));
+        let (files, ending) = cut(&three, &["aa", "bb", "cc"], 0, 2);
+        assert_eq!(ending, Ending::Done);
+        let want: Vec<Vec<u8>> = ["aa", "bb", "cc"]
+            .iter()
+            .enumerate()
+            .map(|(i, sha)| big(sha, i + 1).into_bytes())
+            .collect();
+        assert!(files.iter().map(|f| &f.bytes).eq(want.iter()));
         // output that ends early
         let (files, ending) = cut(&patch("aa", 1, 2), &["aa", "bb"], 0, 1);
         assert_eq!((files.len(), ending), (0, Ending::Diverged));
