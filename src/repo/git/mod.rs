@@ -1,7 +1,10 @@
 //! The git boundary. `git` itself runs only where git defines the bytes
-//! (`format-patch`, `patch-id`) or the semantics (`rev-list` ranges, `diff-tree -M` renames,
-//! `apply`, for update-source-git); everything else — reading commits, walking history,
-//! the index, committing, fetching and pushing — goes through git2 in-process.
+//! (`format-patch` and the names of its files, `patch-id`) or the semantics (`rev-list`
+//! ranges, `diff-tree -M` renames, `apply`, for update-source-git), and for `repack` of the
+//! runner host's cache (git reuses the deltas its packs have); everything else — reading
+//! commits, walking history, the index, committing, fetching and pushing — goes through
+//! git2 in-process. `format_patch` runs `git format-patch` into files or, cut into pieces,
+//! into pipes.
 //!
 //! Nothing here decides anything about packit semantics; that lives in `convert`.
 
