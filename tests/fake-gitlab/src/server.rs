@@ -299,8 +299,8 @@ fn serve(
         let router = build_router(app);
         let _ = ready.send(Ok(()));
         // GitLab's front ends (nginx; Workhorse, which serves git over HTTP) send with Nagle's
-        // algorithm off (`tcp_nodelay on`, Go's default); with
-        // it on, a streamed git answer waits out the client's delayed ACK (~40 ms a request).
+        // algorithm off (`tcp_nodelay on`, Go's default); with it on, a streamed git answer
+        // waits out the client's delayed ACK (~40 ms a request).
         let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
             let _ = tcp.set_nodelay(true);
         });
