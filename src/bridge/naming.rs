@@ -1,14 +1,33 @@
 //! Names and texts srcgit puts into GitLab: the fork branch, the rpms MR description with
 //! its machine-readable marker, the comment on the source-git MR, status names and
-//! descriptions. Pure.
+//! descriptions, the bot's commit identity. Pure.
 
 use crate::ids::{MrIid, ProjectPath};
+use crate::repo::git::Identity;
 
 /// Name of the whole-pipeline status on the source-git MR.
 pub const PIPELINE_STATUS_NAME: &str = "dist-git";
 
 /// GitLab's limit for status names, descriptions and target URLs.
 const STATUS_FIELD_MAX: usize = 255;
+
+/// The identity of the commits the bot makes: `<user> (srcgit)` with GitLab's no-reply
+/// address on the host of `gitlab_url`, at `time`.
+pub fn bot_identity(gitlab_url: &str, username: &str, time: i64) -> Identity {
+    let host = gitlab_url
+        .split("://")
+        .nth(1)
+        .unwrap_or("gitlab")
+        .split(['/', ':'])
+        .next()
+        .unwrap_or("gitlab");
+    Identity {
+        name: format!("{username} (srcgit)"),
+        email: format!("{username}@users.noreply.{host}"),
+        time,
+        offset_minutes: 0,
+    }
+}
 
 /// The bot fork's branch for source MR `iid` targeting `target_branch`.
 pub fn fork_branch(target_branch: &str, iid: MrIid) -> String {

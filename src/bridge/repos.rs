@@ -103,19 +103,7 @@ pub(super) async fn convert_and_push<F: Forge>(
     job_dir: &Path,
 ) -> Result<Option<Pushed>, BridgeError> {
     let user = ctx.forge.current_user().await?;
-    let host = ctx
-        .settings
-        .gitlab_url
-        .split("://")
-        .nth(1)
-        .unwrap_or("gitlab")
-        .split(['/', ':'])
-        .next()
-        .unwrap_or("gitlab");
     let source = mr.source_mr();
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64);
     let pipeline_url = match &mr.source {
         Some(source) if ctx.job.project_id == source.id => &source.http_url_to_repo,
         _ => &mr.target.http_url_to_repo,
@@ -140,12 +128,11 @@ pub(super) async fn convert_and_push<F: Forge>(
         fork_branch: fork_branch.to_string(),
         message: naming::dist_git_commit_message(&source),
         cancel: ctx.cancel.clone(),
-        identity: Identity {
-            name: format!("{} (srcgit)", user.username),
-            email: format!("{}@users.noreply.{host}", user.username),
-            time: now,
-            offset_minutes: 0,
-        },
+        identity: naming::bot_identity(
+            &ctx.settings.gitlab_url,
+            &user.username,
+            crate::store::unix_now(),
+        ),
     };
     let out = Arc::clone(&ctx.out);
     let (mut work, prepared) = blocking(move || {

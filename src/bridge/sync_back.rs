@@ -19,7 +19,7 @@ mod git;
 mod sweep;
 pub mod text;
 
-use super::{BridgeError, JobIdentity, Output};
+use super::{BridgeError, JobIdentity, Output, naming};
 use crate::forge::{
     Forge, ForgeError, MergeRequest, MergeRequestUpdate, NewMergeRequest, Project, ProjectRef,
 };
@@ -305,22 +305,11 @@ async fn open_or_update<F: Forge>(
 /// The committer of the synced commits: the bot (the author stays the dist-git one).
 async fn bot_identity<F: Forge>(env: &SyncEnv<'_, F>) -> Result<Identity, BridgeError> {
     let user = env.forge.current_user().await?;
-    let host = env
-        .settings
-        .gitlab_url
-        .split("://")
-        .nth(1)
-        .unwrap_or("gitlab")
-        .split(['/', ':'])
-        .next()
-        .unwrap_or("gitlab")
-        .to_string();
-    Ok(Identity {
-        name: format!("{} (srcgit)", user.username),
-        email: format!("{}@users.noreply.{host}", user.username),
-        time: crate::store::unix_now(),
-        offset_minutes: 0,
-    })
+    Ok(naming::bot_identity(
+        &env.settings.gitlab_url,
+        &user.username,
+        crate::store::unix_now(),
+    ))
 }
 
 /// A branch name as a directory-name part.

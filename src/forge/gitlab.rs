@@ -202,6 +202,21 @@ impl GitLabForge {
             .map_err(|e| to_forge_error(what, e))
     }
 
+    /// Every merge request a paged list endpoint gives.
+    async fn query_merge_requests<E>(
+        &self,
+        what: &str,
+        endpoint: E,
+    ) -> ForgeResult<Vec<MergeRequest>>
+    where
+        E: Endpoint + Pageable + Sync,
+    {
+        let dtos: Vec<MergeRequestDto> = self.query_all(what, endpoint).await?;
+        dtos.into_iter()
+            .map(|dto| to_merge_request(what, dto))
+            .collect()
+    }
+
     /// Sends `endpoint`, ignoring the answer's body.
     async fn send<E: Endpoint + Sync>(&self, what: &str, endpoint: E) -> ForgeResult<()> {
         api::ignore(endpoint)
@@ -241,11 +256,7 @@ impl GitLabForge {
             builder.state(state);
         }
         let endpoint = built(&what, builder.build())?;
-        let dtos: Vec<MergeRequestDto> = self.query_all(&what, endpoint).await?;
-        let mut mrs = dtos
-            .into_iter()
-            .map(|dto| to_merge_request(&what, dto))
-            .collect::<ForgeResult<Vec<_>>>()?;
+        let mut mrs = self.query_merge_requests(&what, endpoint).await?;
         mrs.retain(|mr| {
             mr.source_branch == source_branch && (state.is_none() || mr.state == "opened")
         });
@@ -538,10 +549,7 @@ impl Forge for GitLabForge {
                 .state(MergeRequestState::Opened)
                 .build(),
         )?;
-        let dtos: Vec<MergeRequestDto> = self.query_all(&what, endpoint).await?;
-        dtos.into_iter()
-            .map(|dto| to_merge_request(&what, dto))
-            .collect()
+        self.query_merge_requests(&what, endpoint).await
     }
 
     async fn group_merge_requests_updated_after(
@@ -554,10 +562,7 @@ impl Forge for GitLabForge {
             group,
             updated_after: after,
         };
-        let dtos: Vec<MergeRequestDto> = self.query_all(&what, endpoint).await?;
-        dtos.into_iter()
-            .map(|dto| to_merge_request(&what, dto))
-            .collect()
+        self.query_merge_requests(&what, endpoint).await
     }
 
     async fn group_projects_active_since(

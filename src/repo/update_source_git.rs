@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 
 use git2::Oid;
 
-use crate::convert::config::{self, ConfigError, PackageConfig};
+use crate::convert::config::{ConfigError, PackageConfig};
 use crate::convert::spec::Spec;
 use crate::convert::update_source_git::{
     self as rules, ChangeListError, FileChange, RefusalReason,
@@ -28,7 +28,7 @@ use crate::convert::update_source_git::{
 use crate::repo::boundary::{self, FsError, Kind, RepoRoot};
 use crate::repo::git::{GitCli, GitError, Identity, Repo};
 use crate::repo::sync_status::{self, SyncStatusError};
-use crate::repo::update_dist_git::identity_from_env;
+use crate::repo::update_dist_git::{identity_from_env, load_config};
 
 /// The directory of source-git that mirrors dist-git.
 const DISTRO_DIR: &str = ".distro";
@@ -296,7 +296,8 @@ pub fn update_source_git(opts: &UsgOptions) -> Result<UsgOutcome, UsgError> {
             dist_git,
         });
     }
-    let config = load_config(&source_git, &dist_git)?;
+    let source_root = RepoRoot::open(source_git.workdir(), "source-git")?;
+    let config = load_config(&source_root, &dist_git, UsgError::ConfigMissing)?;
     let range = if opts.force {
         opts.range.clone()
     } else {
@@ -363,24 +364,6 @@ fn with_synced(err: UsgError, done: &[CommitReport]) -> UsgError {
         },
         other => other,
     }
-}
-
-fn load_config(source_git: &Repo, dist_git: &Repo) -> Result<PackageConfig, UsgError> {
-    let path = source_git.workdir().join(config::CONFIG_PATH);
-    let root = RepoRoot::open(source_git.workdir(), "source-git")?;
-    let bytes = root
-        .read(config::CONFIG_PATH, boundary::TEXT_LIMIT)?
-        .ok_or(UsgError::ConfigMissing(path))?;
-    let text = String::from_utf8(bytes).map_err(|_| ConfigError::Unsupported {
-        line: 1,
-        reason: "the file is not UTF-8 text".into(),
-    })?;
-    let dir_name = dist_git
-        .workdir()
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    Ok(config::parse(&text, &dir_name)?)
 }
 
 enum Guard {

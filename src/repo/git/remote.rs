@@ -97,22 +97,8 @@ pub fn force_push(
     let mut remote = repo
         .remote_anonymous(url)
         .map_err(GitError::git2(format!("invalid remote URL {url}")))?;
-    let mut callbacks = credentials.callbacks();
-    let rejected = std::rc::Rc::new(std::cell::RefCell::new(None::<String>));
-    let rejected_in_cb = rejected.clone();
-    callbacks.push_update_reference(move |refname, status| {
-        if let Some(message) = status {
-            *rejected_in_cb.borrow_mut() = Some(format!("{refname}: {message}"));
-        }
-        Ok(())
-    });
-    let mut options = PushOptions::new();
-    options.remote_callbacks(callbacks);
     let refspec = format!("+{local_ref}:{remote_ref}");
-    remote
-        .push(&[refspec.as_str()], Some(&mut options))
-        .map_err(GitError::git2(format!("cannot push to {url}")))?;
-    if let Some(message) = rejected.borrow_mut().take() {
+    if let Some(message) = push_refspec(&mut remote, url, &refspec, credentials)? {
         return Err(GitError::Command {
             args: format!("push {refspec}"),
             dir: repo.path().to_path_buf(),
@@ -162,6 +148,22 @@ pub fn push_with_lease(
     if advertised != expected {
         return Ok(LeasePush::Stale(None));
     }
+    let refspec = format!("+{local_ref}:{remote_ref}");
+    Ok(
+        match push_refspec(connection.remote(), url, &refspec, credentials)? {
+            Some(message) => LeasePush::Stale(Some(message)),
+            None => LeasePush::Pushed,
+        },
+    )
+}
+
+/// Pushes `refspec`; `Some` with the server's message when it refused the update.
+fn push_refspec(
+    remote: &mut git2::Remote<'_>,
+    url: &str,
+    refspec: &str,
+    credentials: &Credentials,
+) -> Result<Option<String>, GitError> {
     let mut callbacks = credentials.callbacks();
     let rejected = std::rc::Rc::new(std::cell::RefCell::new(None::<String>));
     let rejected_in_cb = rejected.clone();
@@ -173,15 +175,10 @@ pub fn push_with_lease(
     });
     let mut options = PushOptions::new();
     options.remote_callbacks(callbacks);
-    let refspec = format!("+{local_ref}:{remote_ref}");
-    connection
-        .remote()
-        .push(&[refspec.as_str()], Some(&mut options))
+    remote
+        .push(&[refspec], Some(&mut options))
         .map_err(GitError::git2(format!("cannot push to {url}")))?;
-    if let Some(message) = rejected.borrow_mut().take() {
-        return Ok(LeasePush::Stale(Some(message)));
-    }
-    Ok(LeasePush::Pushed)
+    Ok(rejected.borrow_mut().take())
 }
 
 /// The value of `remote_ref` at `url` (`git ls-remote <url> <ref>`); `None` when absent.

@@ -229,7 +229,7 @@ pub fn update_dist_git(opts: &UpdateOptions) -> Result<UpdateOutcome, UpdateErro
     let dist_root = RepoRoot::open(dist_git.workdir(), "dist-git")?;
     let source_head = source_git.head()?;
     let dist_head = dist_git.head()?;
-    let config = load_config(&source_root, &dist_git)?;
+    let config = load_config(&source_root, &dist_git, UpdateError::ConfigMissing)?;
     let upstream_ref = opts
         .upstream_ref
         .clone()
@@ -306,16 +306,19 @@ fn check_distinct(source_git: &Repo, dist_git: &Repo) -> Result<(), UpdateError>
 }
 
 #[tracing::instrument(level = "debug", skip_all)]
-fn load_config(source_root: &RepoRoot, dist_git: &Repo) -> Result<PackageConfig, UpdateError> {
-    let path = source_root.path().join(config::CONFIG_PATH);
-    let bytes = source_root
-        .read(config::CONFIG_PATH, boundary::TEXT_LIMIT)?
-        .ok_or_else(|| UpdateError::ConfigMissing(path.clone()))?;
-    let text = String::from_utf8(bytes).map_err(|_| {
-        UpdateError::Config(ConfigError::Unsupported {
-            line: 1,
-            reason: "the file is not UTF-8 text".into(),
-        })
+/// `.distro/source-git.yaml` of `source_root`, read through the boundary and parsed for
+/// the dist-git directory's name; `missing` makes the caller's error for an absent file.
+pub(crate) fn load_config<E: From<FsError> + From<ConfigError>>(
+    source_root: &RepoRoot,
+    dist_git: &Repo,
+    missing: impl FnOnce(PathBuf) -> E,
+) -> Result<PackageConfig, E> {
+    let Some(bytes) = source_root.read(config::CONFIG_PATH, boundary::TEXT_LIMIT)? else {
+        return Err(missing(source_root.path().join(config::CONFIG_PATH)));
+    };
+    let text = String::from_utf8(bytes).map_err(|_| ConfigError::Unsupported {
+        line: 1,
+        reason: "the file is not UTF-8 text".into(),
     })?;
     let dir_name = dist_git
         .workdir()
