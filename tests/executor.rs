@@ -24,10 +24,6 @@ fn job_sha(world: &World, job: &SeededJob) -> String {
     world.gl.pipeline(job.pipeline_id).expect("pipeline").sha
 }
 
-fn rpms_mrs(world: &World) -> Vec<fake_gitlab::MergeRequest> {
-    world.gl.merge_requests(RPMS)
-}
-
 fn assert_no_token(run: &JobRun) {
     assert!(
         !run.log.contains(BOT_TOKEN),
@@ -481,14 +477,7 @@ fn a_broken_source_git_yaml_is_a_build_failure_and_nothing_is_pushed() {
         "names the tags near it: {}",
         build.stderr
     );
-    assert!(rpms_mrs(&world).is_empty());
-    assert!(
-        world
-            .gl
-            .branch_head(FORK, &format!("c10s-src-{}", mr.iid))
-            .is_none(),
-        "nothing pushed"
-    );
+    assert_nothing_pushed(&world, mr.iid);
 }
 
 #[test]

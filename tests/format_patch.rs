@@ -118,22 +118,34 @@ fn cli(repo: &Repo, jobs: usize) -> GitCli {
     .with_format_patch_jobs(jobs, 1)
 }
 
-/// What git itself writes into a directory (a `format.*` setting makes srcgit leave the
-/// naming to git; `.patch` is the default suffix, so the bytes are git's defaults).
-fn written_by_git(repo: &Repo, range: &str, out: &Path) -> Vec<Generated> {
+/// What git itself writes into `out` (a `format.*` setting makes srcgit leave the naming
+/// to git; `.patch` is the default suffix, so the bytes are git's defaults).
+fn git_files(
+    repo: &Repo,
+    range: &str,
+    out: &Path,
+    excludes: &[String],
+    no_prefix: bool,
+) -> Vec<Generated> {
     git(
         &repo.dir,
         &repo.home,
         &["config", "format.suffix", ".patch"],
     );
     let files = cli(repo, 1)
-        .format_patch(&repo.dir, out, range, &[".distro".to_string()], false)
+        .format_patch(&repo.dir, out, range, excludes, no_prefix)
         .unwrap();
     git(
         &repo.dir,
         &repo.home,
         &["config", "--unset", "format.suffix"],
     );
+    files
+}
+
+/// [`git_files`] of a range with `.distro` excluded, which must give files.
+fn written_by_git(repo: &Repo, range: &str, out: &Path) -> Vec<Generated> {
+    let files = git_files(repo, range, out, &[".distro".to_string()], false);
     assert!(
         std::fs::read_dir(out).unwrap().count() > 0,
         "git wrote no files"
@@ -191,19 +203,7 @@ fn one_commit_and_an_empty_range_match_git() {
     let out = repo.dir.parent().unwrap().join("out");
     for (i, range) in ["HEAD~1..HEAD", "HEAD..HEAD"].into_iter().enumerate() {
         let got = streamed(&repo, 2, range, &out.join(format!("s{i}")));
-        git(
-            &repo.dir,
-            &repo.home,
-            &["config", "format.suffix", ".patch"],
-        );
-        let by_git = cli(&repo, 1)
-            .format_patch(&repo.dir, &out.join(format!("g{i}")), range, &[], false)
-            .unwrap();
-        git(
-            &repo.dir,
-            &repo.home,
-            &["config", "--unset", "format.suffix"],
-        );
+        let by_git = git_files(&repo, range, &out.join(format!("g{i}")), &[], false);
         assert_eq!(by_git.len(), 1 - i);
         assert_same(&by_git, &got, range);
     }
@@ -214,19 +214,7 @@ fn no_prefix_matches_git() {
     let repo = repo(20);
     let range = format!("{}..HEAD", repo.base);
     let out = repo.dir.parent().unwrap().join("out");
-    git(
-        &repo.dir,
-        &repo.home,
-        &["config", "format.suffix", ".patch"],
-    );
-    let want = cli(&repo, 1)
-        .format_patch(&repo.dir, &out.join("git"), &range, &[], true)
-        .unwrap();
-    git(
-        &repo.dir,
-        &repo.home,
-        &["config", "--unset", "format.suffix"],
-    );
+    let want = git_files(&repo, &range, &out.join("git"), &[], true);
     let stream = out.join("stream");
     std::fs::create_dir_all(&stream).unwrap();
     let got = cli(&repo, 3)

@@ -15,10 +15,6 @@ use fake_gitlab::Rule;
 
 const HOST_SECRET: &str = "HOST-SECRET-runner-config-4b1d";
 
-fn rpms_mrs(world: &World) -> Vec<fake_gitlab::MergeRequest> {
-    world.gl.merge_requests(RPMS)
-}
-
 /// A host file (like `/etc/gitlab-runner/config.toml`) with a secret in it.
 fn host_file(world: &World) -> std::path::PathBuf {
     let path = world.tmp.path().join("host-config.toml");
@@ -90,14 +86,7 @@ fn a_config_linked_to_a_host_file_is_a_build_failure_that_prints_none_of_it() {
     );
     assert_clean_log(&run);
     assert_eq!(std::fs::read(&host).unwrap(), before);
-    assert!(rpms_mrs(&world).is_empty());
-    assert!(
-        world
-            .gl
-            .branch_head(FORK, &format!("c10s-src-{}", mr.iid))
-            .is_none(),
-        "nothing pushed"
-    );
+    assert_nothing_pushed(&world, mr.iid);
 }
 
 #[test]

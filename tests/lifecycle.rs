@@ -11,10 +11,6 @@ use std::time::Duration;
 use common::executor::*;
 use fake_gitlab::{JobStatus, MrState};
 
-fn rpms_mrs(world: &World) -> Vec<fake_gitlab::MergeRequest> {
-    world.gl.merge_requests(RPMS)
-}
-
 /// Pushes one more downstream commit to the source MR's branch (as the packager).
 fn push_new_commit(world: &World, message: &str) {
     let clone = world.tmp.path().join(format!("push-{}", message.len()));

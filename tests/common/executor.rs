@@ -236,16 +236,7 @@ impl World {
 
     /// A new srcgit job in a new pipeline of `mr`.
     pub fn srcgit_job(&self, mr: &fake_gitlab::MergeRequest) -> SeededJob {
-        self.gl
-            .create_srcgit_pipeline(
-                mr,
-                SrcgitJob {
-                    name: JOB_NAME.into(),
-                    script: vec![format!("touch {}", self.marker().display())],
-                    ..SrcgitJob::default()
-                },
-            )
-            .unwrap()
+        self.srcgit_job_with(mr, &[])
     }
 
     /// Settings for a second runner host: the same GitLab and bot, its own database and
@@ -544,6 +535,23 @@ pub fn comments(world: &World, project: &str, iid: u64) -> Vec<String> {
         .filter(|n| !n.system)
         .map(|n| n.body)
         .collect()
+}
+
+/// The merge requests into the rpms project.
+pub fn rpms_mrs(world: &World) -> Vec<fake_gitlab::MergeRequest> {
+    world.gl.merge_requests(RPMS)
+}
+
+/// Nothing reached dist-git for source MR `iid`: no rpms MR, no fork branch.
+pub fn assert_nothing_pushed(world: &World, iid: u64) {
+    assert!(rpms_mrs(world).is_empty());
+    assert!(
+        world
+            .gl
+            .branch_head(FORK, &format!("c10s-src-{iid}"))
+            .is_none(),
+        "nothing pushed"
+    );
 }
 
 /// The sequence number the fake GitLab gives its next request.

@@ -1,29 +1,8 @@
 use super::*;
 
-use std::process::Command;
 use std::sync::Mutex;
 
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .current_dir(dir)
-        .args(args)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_AUTHOR_NAME", "A U Thor")
-        .env("GIT_AUTHOR_EMAIL", "author@example.org")
-        .env("GIT_COMMITTER_NAME", "A U Thor")
-        .env("GIT_COMMITTER_EMAIL", "author@example.org")
-        .env("GIT_AUTHOR_DATE", "1700000000 +0000")
-        .env("GIT_COMMITTER_DATE", "1700000000 +0000")
-        .output()
-        .expect("git runs");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
+use crate::repo::git::run_for_test as git;
 
 /// An "upstream" with a sizeable file, tag v1, `.distro/` and one downstream commit.
 fn origin(dir: &Path) -> PathBuf {
@@ -67,23 +46,26 @@ fn quiet(_: &str) {}
 
 const ALL: &str = "+refs/heads/*:refs/heads/*";
 
+/// Fetches every branch of `origin` into the locked cache; the bytes received.
+fn fetch_all(locked: &mut Locked, origin: &Path) -> u64 {
+    locked
+        .fetch(&url(origin), &[ALL.to_string()], &creds(), &quiet)
+        .unwrap()
+}
+
 #[test]
 fn a_second_fetch_transfers_only_the_new_objects() {
     let tmp = tempfile::tempdir().unwrap();
     let origin = origin(tmp.path());
     let cache = Cache::new(tmp.path().join("cache"));
     let mut locked = cache.lock("project-1", &quiet).unwrap();
-    let first = locked
-        .fetch(&url(&origin), &[ALL.to_string()], &creds(), &quiet)
-        .unwrap();
+    let first = fetch_all(&mut locked, &origin);
     assert_eq!(locked.name(), "project-1/g1.git");
     drop(locked);
     std::fs::write(origin.join("README"), "one more downstream change\n").unwrap();
     git(&origin, &["commit", "-qam", "Another fix"]);
     let mut locked = cache.lock("project-1", &quiet).unwrap();
-    let second = locked
-        .fetch(&url(&origin), &[ALL.to_string()], &creds(), &quiet)
-        .unwrap();
+    let second = fetch_all(&mut locked, &origin);
     assert_eq!(locked.name(), "project-1/g1.git");
     assert_eq!(
         locked.ref_target("refs/heads/main").unwrap().to_string(),
@@ -102,9 +84,7 @@ fn a_truncated_pack_starts_a_new_generation_and_prune_drops_the_old_one() {
     let origin = origin(tmp.path());
     let cache = Cache::new(tmp.path().join("cache"));
     let mut locked = cache.lock("project-1", &quiet).unwrap();
-    locked
-        .fetch(&url(&origin), &[ALL.to_string()], &creds(), &quiet)
-        .unwrap();
+    fetch_all(&mut locked, &origin);
     drop(locked);
     let pack_dir = tmp.path().join("cache/project-1/g1.git/objects/pack");
     let pack = std::fs::read_dir(&pack_dir)
@@ -125,9 +105,7 @@ fn a_truncated_pack_starts_a_new_generation_and_prune_drops_the_old_one() {
         said.contains("g1.git is damaged") && said.contains("truncated"),
         "{said}"
     );
-    locked
-        .fetch(&url(&origin), &[ALL.to_string()], &creds(), &quiet)
-        .unwrap();
+    fetch_all(&mut locked, &origin);
     let head = locked.ref_target("refs/heads/main").unwrap();
     assert!(locked.repo().find_commit(head).is_ok());
     drop(locked);
@@ -146,9 +124,7 @@ fn leftovers_of_a_killed_fetch_are_removed_and_a_dangling_ref_is_not_trusted() {
     let origin = origin(tmp.path());
     let cache = Cache::new(tmp.path().join("cache"));
     let mut locked = cache.lock("project-1", &quiet).unwrap();
-    locked
-        .fetch(&url(&origin), &[ALL.to_string()], &creds(), &quiet)
-        .unwrap();
+    fetch_all(&mut locked, &origin);
     drop(locked);
     let generation = tmp.path().join("cache/project-1/g1.git");
     let leftover_pack = generation.join("objects/pack/pack_git2_Xy12ab");
@@ -180,9 +156,7 @@ fn prune_removes_stale_caches_but_never_one_in_use() {
     let cache = Cache::new(tmp.path().join("cache"));
     for key in ["project-1", "project-2"] {
         let mut locked = cache.lock(key, &quiet).unwrap();
-        locked
-            .fetch(&url(&origin), &[ALL.to_string()], &creds(), &quiet)
-            .unwrap();
+        fetch_all(&mut locked, &origin);
     }
     let in_use = cache.lock("project-1", &quiet).unwrap().into_use().unwrap();
     let day = Duration::from_secs(86_400);
@@ -200,9 +174,7 @@ fn prune_removes_stale_caches_but_never_one_in_use() {
     // a job after the prune starts afresh
     let mut locked = cache.lock("project-1", &quiet).unwrap();
     assert_eq!(locked.name(), "project-1/g1.git");
-    locked
-        .fetch(&url(&origin), &[ALL.to_string()], &creds(), &quiet)
-        .unwrap();
+    fetch_all(&mut locked, &origin);
 }
 
 #[test]
@@ -359,9 +331,7 @@ fn prune_repacks_a_cache_of_many_packs_unless_a_job_reads_it() {
         std::fs::write(origin.join("README"), format!("change {i}\n")).unwrap();
         git(&origin, &["commit", "-qam", &format!("Change {i}")]);
         let mut locked = cache.lock("project-1", &quiet).unwrap();
-        locked
-            .fetch(&url(&origin), &[ALL.to_string()], &creds(), &quiet)
-            .unwrap();
+        fetch_all(&mut locked, &origin);
     }
     assert!(packs() > MAX_PACKS, "{} packs", packs());
     let head = git(&origin, &["rev-parse", "HEAD"]);

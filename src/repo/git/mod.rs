@@ -81,3 +81,28 @@ impl GitError {
         move |source| GitError::Io { what, path, source }
     }
 }
+
+/// `git` in `dir` for unit tests: no user configuration, a fixed identity and date;
+/// panics when git fails, returns its output trimmed.
+#[cfg(test)]
+pub(crate) fn run_for_test(dir: &std::path::Path, args: &[&str]) -> String {
+    let out = std::process::Command::new("git")
+        .current_dir(dir)
+        .args(args)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_AUTHOR_NAME", "A U Thor")
+        .env("GIT_AUTHOR_EMAIL", "author@example.org")
+        .env("GIT_COMMITTER_NAME", "A U Thor")
+        .env("GIT_COMMITTER_EMAIL", "author@example.org")
+        .env("GIT_AUTHOR_DATE", "1700000000 +0000")
+        .env("GIT_COMMITTER_DATE", "1700000000 +0000")
+        .output()
+        .expect("git runs");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}

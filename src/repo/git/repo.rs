@@ -302,19 +302,7 @@ fn empty_dirs(root: &Path) -> std::io::Result<Vec<String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::process::Command;
-
-    fn git(dir: &Path, args: &[&str]) -> String {
-        let out = Command::new("git")
-            .current_dir(dir)
-            .args(args)
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("GIT_CONFIG_GLOBAL", "/dev/null")
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "git {args:?}: {:?}", out);
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
-    }
+    use crate::repo::git::run_for_test as git;
 
     fn loose_objects(dir: &Path) -> usize {
         std::fs::read_dir(dir.join(".git/objects"))
